@@ -1,0 +1,24 @@
+"""mmcourse: the helper library of the multimodal deep learning course.
+
+Each module holds what one part of the course built, so later lessons can import it:
+
+- `mmcourse.env`        -- device choice (CUDA, then MPS, then CPU) and the environment report (lesson 00)
+- `mmcourse.checks`     -- `check(exercise_id, answer)`: immediate feedback on exercises
+- `mmcourse.validation` -- the input checks behind every clear error message
+- `mmcourse.exercises`  -- exercises/ generated from solutions/ (maintainers)
+- `mmcourse.authoring`  -- notebook conventions: the Colab cell, nbgrader cells (maintainers)
+"""
+
+import inspect
+
+__version__ = "0.1.0"
+
+
+def show_source(obj) -> None:
+    """Print the source code of a function or class from mmcourse, so a lesson can show it."""
+    try:
+        source = inspect.getsource(obj)
+    except (TypeError, OSError) as error:
+        raise TypeError(f"show_source needs a function or class defined in Python, but got {obj!r}: {error}") from None
+    module = getattr(obj, "__module__", "?")
+    print(f"# {module}.{getattr(obj, '__qualname__', '')}\n{source}")

@@ -1,0 +1,97 @@
+"""The `mmcourse` command.
+
+    mmcourse doctor                 environment report; exits 1 with fixes if something is missing
+    mmcourse exercises build        write exercises/ from solutions/ (never over a learner's edits)
+    mmcourse exercises check        exit 1 if exercises/ is out of date with solutions/
+    mmcourse exercises refresh      re-execute solutions/ in place, storing their outputs
+    mmcourse exercises list         every exercise id with its lesson
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def _exercises_build(args) -> int:
+    from . import exercises
+
+    plans = exercises.build(exercises.find_root(args.root), force=args.force)
+    unchanged = sum(p.action == "unchanged" for p in plans)
+    print(f"{len(plans)} exercise notebook(s): {len(plans) - unchanged} written, {unchanged} already up to date.")
+    return 0
+
+
+def _exercises_check(args) -> int:
+    from . import exercises
+
+    problems = exercises.check(exercises.find_root(args.root))
+    for problem in problems:
+        print(f"✗ {problem}")
+    if not problems:
+        print("✓ exercises/ is in sync with solutions/.")
+    return 1 if problems else 0
+
+
+def _exercises_refresh(args) -> int:
+    from . import exercises
+    from .refresh import refresh_solutions
+
+    root = exercises.find_root(args.root)
+    refresh_solutions(root, names=args.notebooks)
+    exercises.build(root)
+    return 0
+
+
+def _exercises_list(args) -> int:
+    from .checks import list_exercises
+
+    for entry in list_exercises():
+        print(f"{entry.lesson:<32} {entry.id:<24} {entry.description}")
+    return 0
+
+
+def _doctor(args) -> int:
+    from .env import doctor
+
+    return doctor()
+
+
+def make_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mmcourse", description="Tools for the mmcourse multimodal deep learning course.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    doctor = commands.add_parser("doctor", help="check that the course can run here, and say how to fix it if not")
+    doctor.set_defaults(run=_doctor)
+
+    ex = commands.add_parser("exercises", help="generate and check the exercise notebooks")
+    ex_commands = ex.add_subparsers(dest="action", required=True, metavar="ACTION")
+    build = ex_commands.add_parser("build", help="write exercises/ from solutions/")
+    build.add_argument("--force", action="store_true", help="overwrite edited notebooks, after a timestamped backup")
+    build.set_defaults(run=_exercises_build)
+    check = ex_commands.add_parser("check", help="exit 1 if exercises/ is out of date with solutions/")
+    check.set_defaults(run=_exercises_check)
+    refresh = ex_commands.add_parser("refresh", help="re-execute solutions/ in place and rebuild exercises/")
+    refresh.add_argument("notebooks", nargs="*", help="solution notebook names (default: all)")
+    refresh.set_defaults(run=_exercises_refresh)
+    listing = ex_commands.add_parser("list", help="list every exercise id and its lesson")
+    listing.set_defaults(run=_exercises_list)
+    for sub in (build, check, refresh):
+        sub.add_argument("--root", type=Path, default=None, help="the course folder (default: found from here)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = make_parser().parse_args(argv)
+    from .exercises import ExerciseBuildError
+
+    try:
+        return args.run(args)
+    except ExerciseBuildError as error:
+        print(f"mmcourse: {error}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
