@@ -17,6 +17,7 @@ import pkgutil
 from .core import (
     Exercise,
     ExerciseFailed,
+    ExerciseNotStarted,
     call_learner,
     check,
     exercise,
@@ -30,6 +31,7 @@ from .core import (
 __all__ = [
     "Exercise",
     "ExerciseFailed",
+    "ExerciseNotStarted",
     "check",
     "list_exercises",
     "get_exercise",

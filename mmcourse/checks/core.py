@@ -35,6 +35,7 @@ import numpy as np
 __all__ = [
     "Exercise",
     "ExerciseFailed",
+    "ExerciseNotStarted",
     "check",
     "exercise",
     "fail",
@@ -62,6 +63,10 @@ class ExerciseFailed(AssertionError):
     def __init__(self, hint: str, exercise_id: str | None = None):
         self.hint, self.exercise_id = hint, exercise_id
         super().__init__(f"✗ {exercise_id}: {hint}" if exercise_id else hint)
+
+
+class ExerciseNotStarted(ExerciseFailed, NotImplementedError):
+    """The learner's answer still raises NotImplementedError: the stub has not been filled in."""
 
 
 @dataclass(frozen=True)
@@ -129,7 +134,7 @@ def check(exercise_id: str, answer: Any) -> bool:
     try:
         summary = entry.checker(answer)
     except ExerciseFailed as failure:
-        raise ExerciseFailed(failure.hint, exercise_id) from None
+        raise type(failure)(failure.hint, exercise_id) from None
     except Exception as error:  # a checker tripped over an answer of an unexpected kind
         hint = (
             f"the check could not use your answer ({type(error).__name__}: {error}). "
@@ -197,10 +202,10 @@ def call_learner(function: Callable, case: str, *args, copy_inputs: bool = True,
             warnings.simplefilter("ignore")
             return function(*args, **kwargs)
     except NotImplementedError:
-        fail(
+        raise ExerciseNotStarted(
             "not written yet — replace `raise NotImplementedError()` with your code, "
             "run that cell again, then run this check."
-        )
+        ) from None
     except ExerciseFailed:
         raise
     except Exception as error:
