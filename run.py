@@ -83,7 +83,17 @@ def ensure_installed(python: Path, extras: list[str]) -> None:
 
 
 def run_lab(python: Path, args: list[str]) -> int:
-    command = [str(python), "-m", "jupyter", "lab", FIRST_LESSON, *args]
+    # Serve the whole course folder (so exercises/ and solutions/ are in the file browser)
+    # and open lesson 00 in the browser tab.
+    command = [
+        str(python),
+        "-m",
+        "jupyter",
+        "lab",
+        f"--ServerApp.root_dir={ROOT}",
+        f"--LabApp.default_url=/lab/tree/{FIRST_LESSON}",
+        *args,
+    ]
     if hasattr(os, "geteuid") and os.geteuid() == 0 and "--allow-root" not in args:
         command.append("--allow-root")  # containers and classroom VMs often run as root
     say("starting JupyterLab at lesson 00 -- stop it with Ctrl+C")
@@ -99,7 +109,7 @@ def run_tests(python: Path, args: list[str]) -> int:
 
 
 def main(argv: list[str]) -> int:
-    if sys.version_info < (3, 10):
+    if sys.version_info < (3, 10):  # noqa: UP036 -- run.py is started by whatever python3 a learner has
         sys.exit(f"[run.py] the course needs Python 3.10 or newer; this is {sys.version.split()[0]}.")
     if not argv or argv[0] not in EXTRAS:
         print(__doc__)

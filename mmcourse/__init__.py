@@ -19,6 +19,8 @@ def show_source(obj) -> None:
     try:
         source = inspect.getsource(obj)
     except (TypeError, OSError) as error:
-        raise TypeError(f"show_source needs a function or class defined in Python, but got {obj!r}: {error}") from None
+        raise TypeError(
+            f"show_source needs a function or class defined in Python, but got {obj!r}: {error}"
+        ) from None
     module = getattr(obj, "__module__", "?")
     print(f"# {module}.{getattr(obj, '__qualname__', '')}\n{source}")

@@ -18,7 +18,7 @@ import nbformat
 REPOSITORY = "mmcourse/mmcourse"  # GitHub owner/name; the badges and the Colab install use it
 BRANCH = "main"
 
-COLAB_SETUP_SOURCE = f'''\
+COLAB_SETUP_SOURCE = f"""\
 # Colab only: install the course library `mmcourse` (and nothing that would replace
 # Colab's own PyTorch). Everywhere else -- laptop, Binder, JupyterHub -- this does nothing.
 import sys
@@ -29,7 +29,7 @@ if "google.colab" in sys.modules:
     subprocess.run(
         [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "git+https://github.com/{REPOSITORY}"],
         check=True,
-    )'''
+    )"""
 
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 LANGUAGE_INFO = {"name": "python"}

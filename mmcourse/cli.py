@@ -1,10 +1,10 @@
 """The `mmcourse` command.
 
-    mmcourse doctor                 environment report; exits 1 with fixes if something is missing
-    mmcourse exercises build        write exercises/ from solutions/ (never over a learner's edits)
-    mmcourse exercises check        exit 1 if exercises/ is out of date with solutions/
-    mmcourse exercises refresh      re-execute solutions/ in place, storing their outputs
-    mmcourse exercises list         every exercise id with its lesson
+mmcourse doctor                 environment report; exits 1 with fixes if something is missing
+mmcourse exercises build        write exercises/ from solutions/ (never over a learner's edits)
+mmcourse exercises check        exit 1 if exercises/ is out of date with solutions/
+mmcourse exercises refresh      re-execute solutions/ in place, storing their outputs
+mmcourse exercises list         every exercise id with its lesson
 """
 
 from __future__ import annotations
@@ -19,7 +19,9 @@ def _exercises_build(args) -> int:
 
     plans = exercises.build(exercises.find_root(args.root), force=args.force)
     unchanged = sum(p.action == "unchanged" for p in plans)
-    print(f"{len(plans)} exercise notebook(s): {len(plans) - unchanged} written, {unchanged} already up to date.")
+    print(
+        f"{len(plans)} exercise notebook(s): {len(plans) - unchanged} written, {unchanged} already up to date."
+    )
     return 0
 
 
@@ -59,16 +61,22 @@ def _doctor(args) -> int:
 
 
 def make_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="mmcourse", description="Tools for the mmcourse multimodal deep learning course.")
+    parser = argparse.ArgumentParser(
+        prog="mmcourse", description="Tools for the mmcourse multimodal deep learning course."
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    doctor = commands.add_parser("doctor", help="check that the course can run here, and say how to fix it if not")
+    doctor = commands.add_parser(
+        "doctor", help="check that the course can run here, and say how to fix it if not"
+    )
     doctor.set_defaults(run=_doctor)
 
     ex = commands.add_parser("exercises", help="generate and check the exercise notebooks")
     ex_commands = ex.add_subparsers(dest="action", required=True, metavar="ACTION")
     build = ex_commands.add_parser("build", help="write exercises/ from solutions/")
-    build.add_argument("--force", action="store_true", help="overwrite edited notebooks, after a timestamped backup")
+    build.add_argument(
+        "--force", action="store_true", help="overwrite edited notebooks, after a timestamped backup"
+    )
     build.set_defaults(run=_exercises_build)
     check = ex_commands.add_parser("check", help="exit 1 if exercises/ is out of date with solutions/")
     check.set_defaults(run=_exercises_check)
@@ -78,7 +86,9 @@ def make_parser() -> argparse.ArgumentParser:
     listing = ex_commands.add_parser("list", help="list every exercise id and its lesson")
     listing.set_defaults(run=_exercises_list)
     for sub in (build, check, refresh):
-        sub.add_argument("--root", type=Path, default=None, help="the course folder (default: found from here)")
+        sub.add_argument(
+            "--root", type=Path, default=None, help="the course folder (default: found from here)"
+        )
     return parser
 
 

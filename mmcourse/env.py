@@ -124,11 +124,15 @@ def format_report(report: EnvironmentReport) -> str:
 
 def _widget_extension_installed() -> bool:
     """Is JupyterLab's widget manager (from jupyterlab_widgets) where JupyterLab looks for it?"""
-    candidates = [Path(sys.prefix) / "share" / "jupyter" / "labextensions" / "@jupyter-widgets" / "jupyterlab-manager"]
+    candidates = [
+        Path(sys.prefix) / "share" / "jupyter" / "labextensions" / "@jupyter-widgets" / "jupyterlab-manager"
+    ]
     try:
         from jupyter_core.paths import jupyter_path
 
-        candidates += [Path(p) / "@jupyter-widgets" / "jupyterlab-manager" for p in jupyter_path("labextensions")]
+        candidates += [
+            Path(p) / "@jupyter-widgets" / "jupyterlab-manager" for p in jupyter_path("labextensions")
+        ]
     except ImportError:
         pass
     return any(p.is_dir() for p in candidates)
@@ -139,7 +143,10 @@ def doctor_problems(import_module=importlib.import_module) -> list[tuple[str, st
     problems = []
     if sys.version_info < MIN_PYTHON:
         problems.append(
-            (f"Python {platform.python_version()} is too old", "install Python 3.10 or newer and recreate the environment")
+            (
+                f"Python {platform.python_version()} is too old",
+                "install Python 3.10 or newer and recreate the environment",
+            )
         )
     for module, (distribution, purpose) in REQUIRED_MODULES.items():
         try:
@@ -158,7 +165,12 @@ def doctor_problems(import_module=importlib.import_module) -> list[tuple[str, st
 
         load_digits()
     except Exception as error:  # noqa: BLE001 - any failure here means the data is unusable
-        problems.append((f"scikit-learn's bundled digits do not load: {error}", "pip install --force-reinstall scikit-learn"))
+        problems.append(
+            (
+                f"scikit-learn's bundled digits do not load: {error}",
+                "pip install --force-reinstall scikit-learn",
+            )
+        )
     return problems
 
 

@@ -88,7 +88,9 @@ def exercise_notebook(solution: nbformat.NotebookNode, name: str = "notebook") -
             cell.source = strip_solution_regions(cell.source, f"{name}, code cell {index}")
         cell.outputs, cell.execution_count = [], None
     if regions == 0:
-        raise ExerciseBuildError(f"{name}: no {BEGIN} region — a solutions notebook needs at least one exercise")
+        raise ExerciseBuildError(
+            f"{name}: no {BEGIN} region — a solutions notebook needs at least one exercise"
+        )
     return nb
 
 
@@ -198,11 +200,17 @@ def check(root: Path) -> list[str]:
         if p.action == "create":
             problems.append(f"{name} is missing — run `mmcourse exercises build`")
         elif p.action != "unchanged":
-            problems.append(f"{name} is out of date with solutions/{p.solution.name} — run `mmcourse exercises build`")
+            problems.append(
+                f"{name} is out of date with solutions/{p.solution.name} — run `mmcourse exercises build`"
+            )
         elif manifest.get(p.solution.name) != _digest(p.text):
-            problems.append(f"exercises/{MANIFEST} has no current record of {name} — run `mmcourse exercises build`")
+            problems.append(
+                f"exercises/{MANIFEST} has no current record of {name} — run `mmcourse exercises build`"
+            )
     expected = {p.target.name for p in plans}
     for extra in sorted((root / "exercises").glob("*.ipynb")):
         if extra.name not in expected and ".backup-" not in extra.name:
-            problems.append(f"exercises/{extra.name} has no solutions/{extra.name} — delete it or add the solution")
+            problems.append(
+                f"exercises/{extra.name} has no solutions/{extra.name} — delete it or add the solution"
+            )
     return problems

@@ -56,9 +56,7 @@ def as_float_arrays(**arrays):
             raise TypeError(
                 f"{name} must be a NumPy array of numbers, but could not be converted: {error}"
             ) from None
-        if array.dtype == object or not (
-            np.issubdtype(array.dtype, np.number) or array.dtype == bool
-        ):
+        if array.dtype == object or not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
             raise TypeError(
                 f"{name} must be a NumPy array of numbers, but has dtype {array.dtype} "
                 f"(built from {type(value).__name__}). Are all rows the same length?"
@@ -95,8 +93,10 @@ def expect_shape(name: str, array, shape, hint: str = "") -> None:
     extra = f" — {hint} —" if hint else ""
     message = f"{name} must have shape {wanted}{extra} but has shape {actual}."
     transposed = actual[::-1]
-    if len(actual) == 2 and len(shape) == 2 and all(
-        want is None or want == got for want, got in zip(shape, transposed)
+    if (
+        len(actual) == 2
+        and len(shape) == 2
+        and all(want is None or want == got for want, got in zip(shape, transposed))
     ):
         message += f" Did you pass samples as rows? Try {name}.T."
     raise ValueError(message)

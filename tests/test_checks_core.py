@@ -96,7 +96,9 @@ def test_every_exercise_belongs_to_a_lesson_and_is_checked_in_its_solutions():
         for exercise_id in re.findall(r'check\(\\"([\w-]+)\\"', solution.read_text()):
             checked_in_solutions[exercise_id] = solution.stem
     for exercise_id, entry in registered.items():
-        assert (ROOT / "notebooks" / f"{entry.lesson}.ipynb").exists(), f"{exercise_id}: no lesson {entry.lesson}"
+        assert (ROOT / "notebooks" / f"{entry.lesson}.ipynb").exists(), (
+            f"{exercise_id}: no lesson {entry.lesson}"
+        )
         assert exercise_id in checked_in_solutions, f"{exercise_id} is never checked in solutions/"
         assert checked_in_solutions[exercise_id] == entry.lesson, (
             f"{exercise_id} belongs to lesson {entry.lesson} but is checked in solutions/{checked_in_solutions[exercise_id]}"

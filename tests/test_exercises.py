@@ -26,7 +26,11 @@ def test_solution_regions_become_stubs_at_their_indentation():
 
 @pytest.mark.parametrize(
     "source, problem",
-    [(f"{BEGIN}\nx = 1", "never closed"), (f"x = 1\n{END}", "without a"), (f"{BEGIN}\n{BEGIN}\n{END}", "inside another")],
+    [
+        (f"{BEGIN}\nx = 1", "never closed"),
+        (f"x = 1\n{END}", "without a"),
+        (f"{BEGIN}\n{BEGIN}\n{END}", "inside another"),
+    ],
 )
 def test_broken_markers_are_reported(source, problem):
     with pytest.raises(ExerciseBuildError, match=problem):
@@ -119,9 +123,18 @@ def test_nbgrader_metadata_is_complete_and_unique(path):
     for cell in nb.cells:
         meta = cell.metadata.get("nbgrader")
         if cell.cell_type == "code" and BEGIN in cell.source:
-            assert meta and meta["solution"] and not meta["grade"], f"solution cell without nbgrader solution tag: {cell.source[:60]}"
-        if cell.cell_type == "code" and "check(" in cell.source and BEGIN not in cell.source and "def " not in cell.source:
-            assert meta and meta["grade"] and meta["locked"] and meta["points"] > 0, f"check cell not graded: {cell.source[:60]}"
+            assert meta and meta["solution"] and not meta["grade"], (
+                f"solution cell without nbgrader solution tag: {cell.source[:60]}"
+            )
+        if (
+            cell.cell_type == "code"
+            and "check(" in cell.source
+            and BEGIN not in cell.source
+            and "def " not in cell.source
+        ):
+            assert meta and meta["grade"] and meta["locked"] and meta["points"] > 0, (
+                f"check cell not graded: {cell.source[:60]}"
+            )
         if meta:
             grade_ids.append(meta["grade_id"])
     assert len(grade_ids) == len(set(grade_ids)), "duplicate nbgrader grade_id"
@@ -132,7 +145,11 @@ def test_solution_cells_are_stubbed_and_outputs_cleared():
     generated = exercises.exercise_notebook(solution)
     sources = "\n".join(c.source for c in generated.cells)
     assert "### BEGIN SOLUTION" not in sources and "raise NotImplementedError()" in sources
-    assert all(not c.get("outputs") and c.get("execution_count") is None for c in generated.cells if c.cell_type == "code")
+    assert all(
+        not c.get("outputs") and c.get("execution_count") is None
+        for c in generated.cells
+        if c.cell_type == "code"
+    )
     assert solution_cell(f"{BEGIN}\nx = 1\n{END}", "g").metadata["nbgrader"]["solution"] is True
 
 

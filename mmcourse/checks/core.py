@@ -50,7 +50,11 @@ __all__ = [
 _PACKAGE_DIR = Path(__file__).resolve().parents[1]
 _LIBRARY_DIRS = tuple(
     str(Path(p).resolve())
-    for p in {sysconfig.get_paths()["stdlib"], sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
+    for p in {
+        sysconfig.get_paths()["stdlib"],
+        sysconfig.get_paths()["purelib"],
+        sysconfig.get_paths()["platlib"],
+    }
 )
 
 
@@ -228,7 +232,9 @@ def expect_array_result(result: Any, shape: tuple, case: str, name: str = "your 
     if not shape_ok:
         from ..validation import format_shape
 
-        hint = f"{name} returned shape {array.shape} on {case}, but should return shape {format_shape(shape)}."
+        hint = (
+            f"{name} returned shape {array.shape} on {case}, but should return shape {format_shape(shape)}."
+        )
         if array.ndim == len(shape) and tuple(array.shape[::-1]) == tuple(shape):
             hint += " It looks transposed — check which axis holds the samples."
         elif array.size == int(np.prod([s for s in shape if s is not None])) and None not in shape:

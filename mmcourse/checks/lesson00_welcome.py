@@ -15,7 +15,9 @@ def _cases():
     ]
 
 
-@exercise("column_means", lesson="00_welcome", description="mean of the samples (columns) of X, as a (d, 1) column")
+@exercise(
+    "column_means", lesson="00_welcome", description="mean of the samples (columns) of X, as a (d, 1) column"
+)
 def check_column_means(answer):
     """Mean over samples: X (d, n), one sample per column -> (d, 1)."""
     expect_callable(answer, "a function column_means(X) returning a (d, 1) array")
@@ -37,5 +39,7 @@ def check_column_means(answer):
         if np.allclose(got, X.sum(axis=1, keepdims=True)) and n > 1:
             fail(f"on {case} you returned the column *sums*; divide by the number of samples n = X.shape[1].")
         if not np.allclose(got, want):
-            fail(f"on {case} the values are wrong: expected {np.round(want.ravel(), 3)}, got {np.round(got.ravel(), 3)}.")
+            fail(
+                f"on {case} the values are wrong: expected {np.round(want.ravel(), 3)}, got {np.round(got.ravel(), 3)}."
+            )
     return f"correct on {len(_cases())} cases, including a 3 x 5 batch (d != n)."

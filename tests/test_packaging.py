@@ -1,0 +1,81 @@
+"""pyproject.toml, environment.yml and the README agree, and keep the promises made to learners."""
+
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    tomllib = pytest.importorskip("tomli")
+
+ROOT = Path(__file__).resolve().parents[1]
+PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
+CONDA_TO_PYPI = {"pytorch-cpu": "torch", "pytorch": "torch"}
+
+
+def _name(requirement: str) -> str:
+    return re.split(r"[<>=!~\[; ]", requirement.strip(), maxsplit=1)[0].lower()
+
+
+def _conda_packages() -> set[str]:
+    names, in_pip = set(), False
+    text = (ROOT / "environment.yml").read_text()
+    for line in text[text.index("dependencies:") :].splitlines():
+        stripped = line.split("#")[0].rstrip()
+        if re.match(r"^\s{2}- pip:", stripped):
+            in_pip = True
+        elif re.match(r"^\s{2}- ", stripped):
+            in_pip = False
+            names.add(CONDA_TO_PYPI.get(_name(stripped[4:]), _name(stripped[4:])))
+        elif in_pip and stripped.strip():
+            assert stripped.strip() == "- -e .", "environment.yml installs only mmcourse itself with pip"
+    return names - {"python", "pip"}
+
+
+def test_environment_yml_names_the_same_packages_as_pyproject():
+    runtime = {_name(r) for r in PYPROJECT["project"]["dependencies"]}
+    assert _conda_packages() == runtime
+
+
+def test_environment_yml_uses_conda_forge_python_311_and_cpu_torch():
+    text = (ROOT / "environment.yml").read_text()
+    assert "conda-forge" in text and "python=3.11" in text and "pytorch-cpu" in text
+
+
+@pytest.mark.parametrize("package", ["torch", "numpy"])
+def test_torch_and_numpy_have_lower_bounds_only(package):
+    [requirement] = [r for r in PYPROJECT["project"]["dependencies"] if _name(r) == package]
+    assert ">=" in requirement and "<" not in requirement.replace(">=", "") and "==" not in requirement
+
+
+def test_required_runtime_packages_and_console_script():
+    runtime = {_name(r) for r in PYPROJECT["project"]["dependencies"]}
+    assert {"numpy", "torch", "matplotlib", "ipywidgets", "jupyterlab", "tqdm", "scikit-learn"} <= runtime
+    assert {"pytest", "nbval", "ruff"} <= {
+        _name(r) for r in PYPROJECT["project"]["optional-dependencies"]["dev"]
+    }
+    assert PYPROJECT["project"]["scripts"]["mmcourse"] == "mmcourse.cli:main"
+    assert PYPROJECT["project"]["requires-python"] == ">=3.10"
+
+
+def test_readme_gives_exactly_two_setup_commands_and_ci_uses_the_test_one():
+    readme = (ROOT / "README.md").read_text()
+    commands = re.findall(r"^python3 run\.py (\w+)\s*$", readme, flags=re.M)
+    assert commands[:2] == ["lab", "test"] and len(set(commands)) == 2
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "torch==2.13.0" in ci and re.search(r"^exec python3 run\.py test$", ci, flags=re.M)
+    assert ci.index("torch==2.13.0") < ci.index("run.py test")
+
+
+def test_readme_lesson_table_links_every_lesson_with_its_run_time():
+    readme = (ROOT / "README.md").read_text()
+    lessons = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    assert lessons
+    for lesson in lessons:
+        row = next((line for line in readme.splitlines() if f"(notebooks/{lesson.name})" in line), None)
+        assert row, f"README's lesson table does not link notebooks/{lesson.name}"
+        assert re.search(r"\d+\s*(s|min)\b", row), f"README row for {lesson.name} gives no CPU run time"
+        assert "colab.research.google.com/github/" in row and lesson.name in row.split("colab")[-1]

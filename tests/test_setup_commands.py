@@ -1,0 +1,73 @@
+"""The README's main command really serves lesson 00 (checked headlessly over HTTP)."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _get(url: str):
+    with urllib.request.urlopen(url, timeout=5) as response:
+        return response.status, response.read().decode("utf-8", "replace")
+
+
+@pytest.mark.skipif(os.name == "nt", reason="uses POSIX process groups")
+def test_run_py_lab_serves_lesson_00(tmp_path):
+    port, token = _free_port(), "mmcourse-test-token"
+    env = {**os.environ, "MMCOURSE_VENV": str(Path(sys.prefix)), "JUPYTER_RUNTIME_DIR": str(tmp_path)}
+    args = ["--no-browser", f"--port={port}", "--ServerApp.ip=127.0.0.1", f"--IdentityProvider.token={token}"]
+    server = subprocess.Popen(
+        [sys.executable, "run.py", "lab", *args],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                status, page = _get(f"{base}/?token={token}")  # where the browser tab opens
+                break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    output = server.stdout.read().decode() if server.poll() is not None else "(still running)"
+                    pytest.fail(f"JupyterLab did not answer on {base}: {output[-2000:]}")
+                time.sleep(0.5)
+        assert status == 200 and "JupyterLab" in page and '"treePath": "notebooks/00_welcome.ipynb"' in page
+        status, body = _get(f"{base}/api/contents/notebooks/00_welcome.ipynb?token={token}")
+        model = json.loads(body)
+        assert status == 200 and model["type"] == "notebook" and model["name"] == "00_welcome.ipynb"
+        assert "Welcome" in model["content"]["cells"][0]["source"]
+        status, body = _get(f"{base}/api/contents/exercises?token={token}")  # the whole course is browsable
+        assert status == 200 and any(
+            item["name"] == "00_welcome.ipynb" for item in json.loads(body)["content"]
+        )
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+
+
+def test_run_py_without_a_command_prints_usage():
+    result = subprocess.run([sys.executable, "run.py"], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 2 and "python3 run.py lab" in result.stdout
