@@ -10,9 +10,17 @@
 - `to_tensors`, `TensorBatches`, `PairDataset` -- getting the data to PyTorch
 """
 
+from .augment import *  # noqa: F403
+from .augment import __all__ as _augment_all
 from .dataset import *  # noqa: F403
 from .dataset import __all__ as _dataset_all
+from .digits import *  # noqa: F403
+from .digits import __all__ as _digits_all
+from .loaders import *  # noqa: F403
+from .loaders import __all__ as _loaders_all
 from .shapes import *  # noqa: F403
 from .shapes import __all__ as _shapes_all
+from .splits import *  # noqa: F403
+from .splits import __all__ as _splits_all
 
-__all__ = [*_dataset_all, *_shapes_all]
+__all__ = [*_dataset_all, *_shapes_all, *_digits_all, *_splits_all, *_augment_all, *_loaders_all]
