@@ -106,3 +106,21 @@ def test_every_exercise_belongs_to_a_lesson_and_is_checked_in_its_solutions():
     unknown = set(checked_in_solutions) - set(registered)
     assert not unknown, f"solutions call check() on unregistered ids: {unknown}"
     assert get_exercise("column_means").lesson == "00_welcome"
+
+
+def test_in_jupyter_a_failed_check_shows_the_hint_without_a_library_traceback():
+    import nbformat
+    from nbclient import NotebookClient
+
+    cells = [
+        "from mmcourse.checks import check",
+        "def column_means(X):\n    return X.means(axis=1)\ncheck('column_means', column_means)",
+        "check('column_means', lambda X: X.mean(axis=0))",
+    ]
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    NotebookClient(nb, kernel_name="python3", allow_errors=True, timeout=120).execute()
+    for cell, fragment in zip(nb.cells[1:], ["line 2 of your code (`return X.means(axis=1)`)", "axis=1"]):
+        [error] = [o for o in cell.outputs if o.output_type == "error"]
+        assert error.ename == "ExerciseFailed" and fragment in error.evalue
+        shown = "\n".join(error.traceback)
+        assert "mmcourse" not in shown and "core.py" not in shown, shown

@@ -128,6 +128,25 @@ def fail(hint: str) -> NoReturn:
     raise ExerciseFailed(hint)
 
 
+def _show_hint(shell, etype, value, tb, tb_offset=None):
+    """IPython handler: show a failed check as its hint alone, without a traceback into mmcourse."""
+    try:
+        shell.showtraceback((etype, value, None), tb_offset=0)
+    except Exception:  # an IPython that cannot show a traceback-less error: show the usual one
+        shell.showtraceback((etype, value, tb), tb_offset=tb_offset)
+
+
+def _install_hint_display() -> None:
+    """In Jupyter, make ExerciseFailed display as `ExerciseFailed: ✗ id: hint` and nothing else.
+
+    The cell still fails (nbgrader and nbval see an error); only the display is shorter.
+    """
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython else None
+    if shell is not None and ExerciseFailed not in getattr(shell, "custom_exceptions", ()):
+        shell.set_custom_exc((ExerciseFailed,), _show_hint)
+
+
 def check(exercise_id: str, answer: Any) -> bool:
     """Check the learner's `answer` to exercise `exercise_id`.
 
@@ -135,6 +154,7 @@ def check(exercise_id: str, answer: Any) -> bool:
     ExerciseFailed (an AssertionError) whose message is a hint when it is not.
     """
     entry = get_exercise(exercise_id)
+    _install_hint_display()
     try:
         summary = entry.checker(answer)
     except ExerciseFailed as failure:
