@@ -143,6 +143,8 @@ def _shape_hint(name, got_shape, want_shape, n):
         )
     if name.startswith("b") and tuple(got_shape) in {
         (want_shape[0], n),
+        (1, n),
+        (n,),
         (1, want_shape[0]),
         (want_shape[0],),
     }:
