@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.metadata
+import importlib.util
 import os
 import platform
 import sys
@@ -29,6 +30,8 @@ REQUIRED_MODULES = {
     "sklearn": ("scikit-learn", "the bundled handwritten digits"),
     "jupyterlab": ("jupyterlab", "running the notebooks"),
 }
+# Applications rather than libraries: found, not imported (importing JupyterLab takes seconds).
+FIND_ONLY = {"jupyterlab"}
 
 
 def pick_device(prefer: str = "auto"):
@@ -150,7 +153,11 @@ def doctor_problems(import_module=importlib.import_module) -> list[tuple[str, st
         )
     for module, (distribution, purpose) in REQUIRED_MODULES.items():
         try:
-            import_module(module)
+            if module in FIND_ONLY and import_module is importlib.import_module:
+                if importlib.util.find_spec(module) is None:
+                    raise ImportError(f"No module named {module!r}")
+            else:
+                import_module(module)
         except ImportError as error:
             problems.append((f"cannot import {module} ({purpose}): {error}", f"pip install {distribution}"))
     if not _widget_extension_installed():
