@@ -1,18 +1,19 @@
 """A first, readable training loop (lesson 04 on; lesson 08 grows it).
 
-    batches = TensorBatches(images, labels, batch_size=64, shuffle=True, seed=0)
-    history = fit(model, batches, val_batches, epochs=10, lr=1e-3, seed=0)
-    evaluate(model, test_batches)   # {'loss': ..., 'accuracy': ...}
+    from mmcourse.data import TensorBatches
+    train = TensorBatches(images, labels, batch_size=64, shuffle=True, seed=0)
+    history = fit(model, train, val, epochs=10, lr=1e-3, seed=0)
+    evaluate(model, test)   # {'loss': ..., 'accuracy': ...}
 
-A *batch* is a pair (inputs, targets): inputs a tensor, or a tuple of tensors that the
-model takes as separate arguments (e.g. `(tokens, lengths)`); targets (B,) class indices.
-The model returns logits (B, K). The device is chosen by `mmcourse.env.pick_device`
+A *batch* is a tuple of tensors whose LAST element is the targets (B,) (class indices)
+and whose other elements are the model's arguments: (images, labels) calls
+model(images); (tokens, lengths, labels) calls model(tokens, lengths). A pair
+((tokens, lengths), labels), as some DataLoaders give, works too. The model returns
+logits (B, K). The device is chosen by `mmcourse.env.pick_device`
 (CUDA, then Apple MPS, then the CPU); each batch is moved there as it is used.
 """
 
 from __future__ import annotations
-
-import math
 
 import torch
 from torch import nn
@@ -20,42 +21,7 @@ from torch import nn
 from .env import pick_device
 from .metrics import accuracy
 
-__all__ = ["TensorBatches", "to_device", "fit", "evaluate"]
-
-
-class TensorBatches:
-    """Mini-batches of tensors already in memory, re-iterable once per epoch.
-
-    inputs: a tensor (N, ...) or a tuple of tensors, each with N rows; targets: (N,).
-    With shuffle=True every pass uses a new order, drawn from a generator seeded with
-    `seed`, so a run is repeatable. Cheaper than a DataLoader for small in-memory data.
-    """
-
-    def __init__(self, inputs, targets, batch_size: int = 64, shuffle: bool = False, seed: int = 0):
-        self.inputs = tuple(inputs) if isinstance(inputs, (tuple, list)) else inputs
-        self.targets = targets
-        for tensor in self.inputs if isinstance(self.inputs, tuple) else (self.inputs,):
-            if len(tensor) != len(targets):
-                raise ValueError(
-                    f"every input must have one row per target ({len(targets)}), but one has {len(tensor)}."
-                )
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, but got {batch_size}.")
-        self.batch_size, self.shuffle = batch_size, shuffle
-        self.generator = torch.Generator().manual_seed(seed)
-
-    def __len__(self):
-        return math.ceil(len(self.targets) / self.batch_size)
-
-    def __iter__(self):
-        n = len(self.targets)
-        order = torch.randperm(n, generator=self.generator) if self.shuffle else torch.arange(n)
-        for start in range(0, n, self.batch_size):
-            rows = order[start : start + self.batch_size]
-            if isinstance(self.inputs, tuple):
-                yield tuple(t[rows] for t in self.inputs), self.targets[rows]
-            else:
-                yield self.inputs[rows], self.targets[rows]
+__all__ = ["split_batch", "to_device", "fit", "evaluate"]
 
 
 def to_device(inputs, device):
@@ -65,8 +31,20 @@ def to_device(inputs, device):
     return inputs.to(device) if isinstance(inputs, torch.Tensor) else inputs
 
 
-def _forward(model, inputs):
-    return model(*inputs) if isinstance(inputs, tuple) else model(inputs)
+def split_batch(batch):
+    """A batch -> (inputs, targets): inputs a tuple of the model's arguments, targets (B,).
+
+    (x, y) -> ((x,), y); (tokens, lengths, y) -> ((tokens, lengths), y); ((a, b), y) -> ((a, b), y).
+    """
+    if not isinstance(batch, (tuple, list)) or len(batch) < 2:
+        raise ValueError(
+            "each batch must be a tuple (inputs..., targets) with the targets last, but got "
+            f"{type(batch).__name__} of length {len(batch) if hasattr(batch, '__len__') else '?'}."
+        )
+    *inputs, targets = batch
+    if len(inputs) == 1 and isinstance(inputs[0], (tuple, list)):
+        inputs = inputs[0]
+    return tuple(inputs), targets
 
 
 @torch.no_grad()
@@ -80,9 +58,10 @@ def evaluate(model: nn.Module, batches, *, device=None, loss_fn=None) -> dict:
     was_training = model.training
     model.eval()
     total_loss, correct, count = 0.0, 0.0, 0
-    for inputs, targets in batches:
+    for batch in batches:
+        inputs, targets = split_batch(batch)
         inputs, targets = to_device(inputs, device), targets.to(device)
-        logits = _forward(model, inputs)
+        logits = model(*inputs)
         total_loss += loss_fn(logits, targets).item() * len(targets)
         correct += accuracy(logits, targets) * len(targets)
         count += len(targets)
@@ -107,8 +86,8 @@ def fit(
 ) -> dict:
     """Train `model` with Adam and cross-entropy; returns the history of every epoch.
 
-    train_batches, val_batches: re-iterable collections of (inputs, targets) batches
-    (a TensorBatches, a DataLoader or a list); val_batches may be None.
+    train_batches, val_batches: re-iterable collections of batches (inputs..., targets)
+    (a mmcourse.data.TensorBatches, a DataLoader or a list); val_batches may be None.
     device: 'auto' (CUDA, then MPS, then CPU), or 'cpu', 'cuda', 'mps', or a torch.device.
     Returns {'train_loss': [...], 'val_loss': [...], 'val_accuracy': [...]}, one entry per epoch
     (the val_ lists stay empty without val_batches). The model stays on the chosen device.
@@ -125,9 +104,10 @@ def fit(
     for _ in bar:
         model.train()
         total, count = 0.0, 0
-        for inputs, targets in train_batches:
+        for batch in train_batches:
+            inputs, targets = split_batch(batch)
             inputs, targets = to_device(inputs, device), targets.to(device)
-            loss = loss_fn(_forward(model, inputs), targets)
+            loss = loss_fn(model(*inputs), targets)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()

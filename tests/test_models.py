@@ -104,3 +104,12 @@ def test_text_encoders_validate_lengths(encoder_class):
         encoder(tokens, torch.tensor([5, 0]))
     with pytest.raises(ValueError, match=r"tokens must be an integer tensor of shape \(B, T\)"):
         encoder(torch.ones(2, 4), torch.tensor([4, 4]))
+
+
+def test_image_encoder_global_pool_options():
+    torch.manual_seed(0)
+    images = torch.randn(2, 1, 8, 8)
+    for pool in ("max", "mean"):
+        assert ImageEncoder(1, (4,), out_dim=3, global_pool=pool)(images).shape == (2, 3)
+    with pytest.raises(ValueError, match="global_pool must be 'max' or 'mean'"):
+        ImageEncoder(1, global_pool="sum")

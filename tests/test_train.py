@@ -1,12 +1,13 @@
-"""fit / evaluate / TensorBatches / accuracy: learning happens, runs repeat, errors are clear."""
+"""fit / evaluate / split_batch / accuracy: learning happens, runs repeat, errors are clear."""
 
 import numpy as np
 import pytest
 import torch
 from torch import nn
 
+from mmcourse.data import TensorBatches
 from mmcourse.metrics import accuracy
-from mmcourse.train import TensorBatches, evaluate, fit
+from mmcourse.train import evaluate, fit, split_batch
 
 
 def _blobs(n=200, seed=0):
@@ -25,18 +26,14 @@ def test_accuracy_on_scores_and_labels():
         accuracy(np.zeros(2), np.array(["a", "b"]))
 
 
-def test_tensor_batches_cover_everything_and_reshuffle():
-    x, y = torch.arange(10.0)[:, None], torch.arange(10)
-    batches = TensorBatches(x, y, batch_size=4, shuffle=True, seed=0)
-    assert len(batches) == 3
-    first = torch.cat([t for _, t in batches])
-    second = torch.cat([t for _, t in batches])
-    assert sorted(first.tolist()) == list(range(10)) and not torch.equal(first, second)
-    tuple_batches = TensorBatches((x, x * 2), y, batch_size=10)
-    (a, b), t = next(iter(tuple_batches))
-    assert torch.equal(b, 2 * a) and torch.equal(t, y)
-    with pytest.raises(ValueError, match="one row per target"):
-        TensorBatches(x[:5], y)
+def test_split_batch_conventions():
+    x, y = torch.zeros(3, 2), torch.zeros(3)
+    assert split_batch((x, y))[0] == (x,)
+    inputs, targets = split_batch((x, x, y))
+    assert len(inputs) == 2 and targets is y
+    assert len(split_batch(((x, x), y))[0]) == 2
+    with pytest.raises(ValueError, match="targets last"):
+        split_batch(x)
 
 
 def test_fit_learns_and_is_repeatable():
@@ -46,7 +43,7 @@ def test_fit_learns_and_is_repeatable():
         torch.manual_seed(123)  # fit's own seed must override whatever came before
         model = nn.Sequential(nn.Linear(2, 8), nn.ReLU(), nn.Linear(8, 2))
         train = TensorBatches(x[:150], y[:150], batch_size=32, shuffle=True, seed=0)
-        val = TensorBatches(x[150:], y[150:], batch_size=64)
+        val = TensorBatches(x[150:], y[150:], batch_size=64, shuffle=False)
         history = fit(model, train, val, epochs=15, lr=0.02, device="cpu", seed=0, progress=False)
         runs.append(history)
     h = runs[0]
@@ -67,7 +64,7 @@ def test_fit_with_tuple_inputs_and_no_validation():
 
     x, y = _blobs(n=64)
     history = fit(
-        Add(), TensorBatches((x, x), y, batch_size=16), None, epochs=2, lr=0.01, device="cpu", progress=False
+        Add(), TensorBatches(x, x, y, batch_size=16), None, epochs=2, lr=0.01, device="cpu", progress=False
     )
     assert len(history["train_loss"]) == 2 and history["val_accuracy"] == []
 
@@ -75,5 +72,14 @@ def test_fit_with_tuple_inputs_and_no_validation():
 def test_evaluate_restores_training_mode_and_reports():
     model = nn.Sequential(nn.Linear(2, 2), nn.Dropout(0.5))
     x, y = _blobs(n=32)
-    result = evaluate(model, TensorBatches(x, y, batch_size=8))
+    result = evaluate(model, TensorBatches(x, y, batch_size=8, shuffle=False))
     assert model.training and set(result) == {"loss", "accuracy"} and 0 <= result["accuracy"] <= 1
+
+
+def test_fit_auto_device_is_pick_device():
+    from mmcourse.env import pick_device
+
+    model = nn.Linear(2, 2)
+    x, y = _blobs(n=16)
+    fit(model, [(x, y)], None, epochs=1, lr=0.01, progress=False)
+    assert next(model.parameters()).device.type == pick_device().type

@@ -67,14 +67,25 @@ class ImageEncoder(nn.Module):
     """A small CNN: [conv -> ReLU -> max-pool] per entry of `channels`, then a feature vector.
 
     images (B, in_channels, H, W) -> features (B, out_dim). The last feature grid
-    (B, channels[-1], H / 2^k, W / 2^k) is averaged over its positions (global average
-    pooling, so the features do not depend on *where* in the image a pattern is) and
-    mapped to out_dim by a linear layer + ReLU. `forward(images, return_grid=True)`
-    also returns the grid, for attention over image regions.
+    (B, channels[-1], H / 2^k, W / 2^k) is pooled over all its positions -- the maximum
+    (global_pool="max": "is this pattern anywhere?") or the mean ("mean") -- so the
+    features hardly depend on *where* in the image a pattern is, and then mapped to
+    out_dim by a linear layer + ReLU. `forward(images, return_grid=True)` also returns
+    the grid, for attention over image regions.
     """
 
-    def __init__(self, in_channels: int = 3, channels=(16, 32), out_dim: int = 64, kernel_size: int = 3):
+    def __init__(
+        self,
+        in_channels: int = 3,
+        channels=(16, 32),
+        out_dim: int = 64,
+        kernel_size: int = 3,
+        global_pool="max",
+    ):
         super().__init__()
+        if global_pool not in ("max", "mean"):
+            raise ValueError(f"global_pool must be 'max' or 'mean', but got {global_pool!r}.")
+        self.global_pool = global_pool
         layers, previous = [], in_channels
         for width in channels:
             layers += [
@@ -94,7 +105,8 @@ class ImageEncoder(nn.Module):
                 f"{tuple(images.shape)}. Channels last? Try images.permute(0, 3, 1, 2)."
             )
         grid = self.features(images)  # (B, channels[-1], h, w)
-        features = self.project(grid.mean(dim=(2, 3)))  # (B, out_dim)
+        pooled = grid.amax(dim=(2, 3)) if self.global_pool == "max" else grid.mean(dim=(2, 3))
+        features = self.project(pooled)  # (B, out_dim)
         return (features, grid) if return_grid else features
 
 

@@ -1,0 +1,335 @@
+"""Fusion modules (lesson 07): how an image feature vector and a text feature vector become one.
+
+Every module here takes the two encoders' outputs for a batch of B pairs and returns
+one fused vector per pair, `(B, out_dim)`; `FusionClassifier` (mmcourse.models.zoo) puts
+an image encoder, a text encoder, one of these and a linear classifier together.
+
+    forward(image (B, Di), text (B, Dt), grid=None) -> (B, out_dim)
+
+`grid` is the image encoder's last feature map (B, C, h, w), passed only to modules with
+`needs_grid = True` (FiLM and cross-attention look *where* things are). Modules with
+`outputs_logits = True` (late fusion) already return class scores (B, n_classes), so no
+classifier goes on top.
+
+| strategy | module | what meets what |
+|---|---|---|
+| unimodal baseline | `ImageOnly`, `TextOnly` | one modality, the other ignored |
+| early (feature level) | `EarlyFusion` | concat(image, text) -> MLP |
+| late (decision level) | `LateFusion` | one classifier per modality; their predictions are averaged |
+| model level | `ProductFusion`, `FiLMFusion`, `CrossAttentionFusion` | multiplicative interaction inside the network |
+| adaptive | `GatedFusion` | per-sample weights on each modality, readable as `last_gates` |
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+__all__ = [
+    "ImageOnly",
+    "TextOnly",
+    "EarlyFusion",
+    "LateFusion",
+    "ProductFusion",
+    "FiLMFusion",
+    "CrossAttentionFusion",
+    "GatedFusion",
+    "coordinate_grid",
+]
+
+
+def _expect_features(name: str, value, dim: int) -> None:
+    """ValueError naming `name` unless value is a float tensor of shape (B, dim)."""
+    if not isinstance(value, torch.Tensor) or value.dim() != 2 or value.shape[1] != dim:
+        shape = tuple(value.shape) if hasattr(value, "shape") else type(value).__name__
+        raise ValueError(
+            f"{name} must be a tensor of shape (B, {dim}) -- one feature vector per row -- but got {shape}."
+        )
+
+
+def _expect_pair(image: torch.Tensor, text: torch.Tensor, image_dim: int, text_dim: int) -> None:
+    _expect_features("image", image, image_dim)
+    _expect_features("text", text, text_dim)
+    if image.shape[0] != text.shape[0]:
+        raise ValueError(
+            f"image and text must hold the same number of pairs B, but have {image.shape[0]} and {text.shape[0]} rows."
+        )
+
+
+def _mlp(in_dim: int, hidden_dim: int) -> nn.Sequential:
+    return nn.Sequential(nn.Linear(in_dim, hidden_dim), nn.ReLU())
+
+
+def coordinate_grid(h: int, w: int, device=None) -> torch.Tensor:
+    """(2, h, w): the x (column) and y (row) coordinate of every grid position, in [-1, 1].
+
+    Appended to a feature grid as two extra channels, it tells a layer *where* each
+    feature is -- which global pooling and convolutions alone forget.
+    """
+    ys = torch.linspace(-1, 1, h, device=device) if h > 1 else torch.zeros(1, device=device)
+    xs = torch.linspace(-1, 1, w, device=device) if w > 1 else torch.zeros(1, device=device)
+    y, x = torch.meshgrid(ys, xs, indexing="ij")
+    return torch.stack([x, y])
+
+
+class ImageOnly(nn.Module):
+    """Unimodal baseline: image (B, Di) -> (B, hidden_dim); the text is ignored.
+
+    When to use it: always, as a baseline. A fusion model is only worth its cost if it
+    beats the better of the two unimodal models; reporting them exposes a task that one
+    modality solves alone, or a fusion model that ignores a modality.
+    """
+
+    needs_grid, outputs_logits = False, False
+
+    def __init__(self, image_dim: int, text_dim: int, hidden_dim: int = 64):
+        super().__init__()
+        self.image_dim, self.text_dim, self.out_dim = image_dim, text_dim, hidden_dim
+        self.mlp = _mlp(image_dim, hidden_dim)
+
+    def forward(self, image, text, grid=None):
+        _expect_pair(image, text, self.image_dim, self.text_dim)
+        return self.mlp(image)
+
+
+class TextOnly(nn.Module):
+    """Unimodal baseline: text (B, Dt) -> (B, hidden_dim); the image is ignored.
+
+    When to use it: always, as a baseline (see `ImageOnly`). A text-only model that does
+    well warns of a data set whose captions give the answer away.
+    """
+
+    needs_grid, outputs_logits = False, False
+
+    def __init__(self, image_dim: int, text_dim: int, hidden_dim: int = 64):
+        super().__init__()
+        self.image_dim, self.text_dim, self.out_dim = image_dim, text_dim, hidden_dim
+        self.mlp = _mlp(text_dim, hidden_dim)
+
+    def forward(self, image, text, grid=None):
+        _expect_pair(image, text, self.image_dim, self.text_dim)
+        return self.mlp(text)
+
+
+class EarlyFusion(nn.Module):
+    """Feature-level fusion: concat([image, text], dim=1) (B, Di + Dt) -> MLP -> (B, hidden_dim).
+
+    When to use it: the default first try. The hidden layer sees both modalities at
+    once, so it can learn interactions ("plus three" means something different for each
+    digit), and it costs nothing beyond one wider layer. Its weakness: the two feature
+    vectors must be available, aligned and on comparable scales; a missing modality has
+    to be filled in (zeros), and one loud modality can drown the other.
+    """
+
+    needs_grid, outputs_logits = False, False
+
+    def __init__(self, image_dim: int, text_dim: int, hidden_dim: int = 64):
+        super().__init__()
+        self.image_dim, self.text_dim, self.out_dim = image_dim, text_dim, hidden_dim
+        self.mlp = nn.Sequential(_mlp(image_dim + text_dim, hidden_dim), _mlp(hidden_dim, hidden_dim))
+
+    def forward(self, image, text, grid=None):
+        _expect_pair(image, text, self.image_dim, self.text_dim)
+        return self.mlp(torch.cat([image, text], dim=1))  # dim=1: features; dim=0 would stack samples
+
+
+class LateFusion(nn.Module):
+    """Decision-level fusion: one classifier per modality, their predictions combined -> (B, n_classes).
+
+    combine="logits": (s_image + s_text) / 2, the average of the two classifiers' logits;
+    combine="probs": log of the average of their softmax probabilities (a log-probability,
+    so cross-entropy applies unchanged); combine="learned": w_image s_image + w_text s_text
+    with w = softmax of two learned numbers (the same weights for every sample).
+    `unimodal_logits(image, text)` returns the two classifiers' own logits.
+
+    When to use it: when each modality can decide on its own and they err independently
+    (redundant, noisy modalities; a sensor that may be missing: drop its term). It cannot
+    learn anything that needs the two modalities *together*: the combined score is a sum
+    of a function of the image and a function of the text, and no such sum can express
+    (digit + k) mod 10.
+    """
+
+    needs_grid, outputs_logits = False, True
+    COMBINE = ("logits", "probs", "learned")
+
+    def __init__(self, image_dim: int, text_dim: int, n_classes: int, hidden_dim: int = 64, combine="logits"):
+        super().__init__()
+        if combine not in self.COMBINE:
+            raise ValueError(f"combine must be one of {list(self.COMBINE)}, but got {combine!r}.")
+        self.image_dim, self.text_dim, self.out_dim, self.combine = image_dim, text_dim, n_classes, combine
+        self.image_head = nn.Sequential(_mlp(image_dim, hidden_dim), nn.Linear(hidden_dim, n_classes))
+        self.text_head = nn.Sequential(_mlp(text_dim, hidden_dim), nn.Linear(hidden_dim, n_classes))
+        self.weight_logits = nn.Parameter(torch.zeros(2)) if combine == "learned" else None
+
+    def unimodal_logits(self, image, text):
+        """(image logits (B, n_classes), text logits (B, n_classes))."""
+        _expect_pair(image, text, self.image_dim, self.text_dim)
+        return self.image_head(image), self.text_head(text)
+
+    def modality_weights(self) -> torch.Tensor:
+        """(2,): the weights of the image and the text predictions."""
+        if self.weight_logits is None:
+            return torch.full((2,), 0.5)
+        return torch.softmax(self.weight_logits.detach(), dim=0)
+
+    def forward(self, image, text, grid=None):
+        image_logits, text_logits = self.unimodal_logits(image, text)
+        if self.combine == "logits":
+            return (image_logits + text_logits) / 2
+        if self.combine == "probs":
+            probs = (image_logits.softmax(dim=1) + text_logits.softmax(dim=1)) / 2
+            return probs.clamp_min(1e-12).log()
+        w = torch.softmax(self.weight_logits, dim=0)
+        return w[0] * image_logits + w[1] * text_logits
+
+
+class ProductFusion(nn.Module):
+    """Model-level fusion by an elementwise product: (U image) * (V text) (B, rank) -> MLP -> (B, hidden_dim).
+
+    The product of the two projections is a low-rank version of the full outer product
+    (tensor fusion): every output unit multiplies a direction of the image by a direction
+    of the text, so "this digit AND this operation" is a single unit's job.
+
+    When to use it: when the answer depends on a *combination* of the two modalities
+    (a question about an image, an instruction applied to an input). Cheaper than the
+    outer product (Di x Dt features) and easier to train than hoping an MLP discovers
+    multiplication. Weaker than early fusion if one modality is missing or useless
+    (a product with a zero vector is zero).
+    """
+
+    needs_grid, outputs_logits = False, False
+
+    def __init__(self, image_dim: int, text_dim: int, hidden_dim: int = 64, rank: int = 64):
+        super().__init__()
+        self.image_dim, self.text_dim, self.out_dim = image_dim, text_dim, hidden_dim
+        self.image_proj, self.text_proj = nn.Linear(image_dim, rank), nn.Linear(text_dim, rank)
+        self.mlp = _mlp(rank, hidden_dim)
+
+    def forward(self, image, text, grid=None):
+        _expect_pair(image, text, self.image_dim, self.text_dim)
+        return self.mlp(torch.tanh(self.image_proj(image)) * torch.tanh(self.text_proj(text)))
+
+
+class FiLMFusion(nn.Module):
+    """Text-conditioned image pathway (FiLM): the text scales and shifts every channel of the image grid.
+
+    grid (B, C, h, w), text (B, Dt): gamma, beta = Linear(text) (B, C) each;
+    modulated = ReLU((1 + gamma) * grid + beta), with 2 coordinate channels appended
+    (B, C + 2, h, w) -> 3x3 conv (B, C, h, w) -> max over positions (B, C) -> MLP
+    together with the text -> (B, hidden_dim).
+
+    When to use it: when the text says *what to look for* in the image (visual
+    questions, instructions): the image pathway itself changes with the text, before
+    any pooling throws positions away. Cheap (two numbers per channel). Needs the grid,
+    so it is tied to a convolutional image encoder.
+    """
+
+    needs_grid, outputs_logits = True, False
+
+    def __init__(self, image_dim: int, text_dim: int, grid_channels: int, hidden_dim: int = 64):
+        super().__init__()
+        self.image_dim, self.text_dim, self.out_dim = image_dim, text_dim, hidden_dim
+        self.grid_channels = grid_channels
+        self.film = nn.Linear(text_dim, 2 * grid_channels)
+        self.conv = nn.Conv2d(grid_channels + 2, grid_channels, 3, padding=1)
+        self.mlp = nn.Sequential(_mlp(grid_channels + text_dim, hidden_dim), _mlp(hidden_dim, hidden_dim))
+
+    def forward(self, image, text, grid=None):
+        _expect_pair(image, text, self.image_dim, self.text_dim)
+        if grid is None or grid.dim() != 4 or grid.shape[:2] != (image.shape[0], self.grid_channels):
+            got = None if grid is None else tuple(grid.shape)
+            raise ValueError(f"grid must have shape (B, {self.grid_channels}, h, w), but got {got}.")
+        gamma, beta = self.film(text)[:, :, None, None].chunk(2, dim=1)  # (B, C, 1, 1) each
+        modulated = torch.relu((1 + gamma) * grid + beta)
+        coords = coordinate_grid(*grid.shape[2:], device=grid.device).expand(grid.shape[0], -1, -1, -1)
+        pooled = torch.relu(self.conv(torch.cat([modulated, coords], dim=1))).amax(dim=(2, 3))
+        return self.mlp(torch.cat([pooled, text], dim=1))
+
+
+class CrossAttentionFusion(nn.Module):
+    """Text-to-image cross-attention: the caption asks, each grid position answers.
+
+    grid (B, C, h, w) + 2 coordinate channels -> keys K (B, hw, d) and values
+    V = [features, x, y] (B, hw, C + 2); text (B, Dt) -> `heads` queries q (B, heads, d);
+    attention a = softmax_over_positions(q K^T / sqrt(d)) (B, heads, hw), readable as
+    `last_attention`; attended = a V (B, heads, C + 2), which includes *where* each head
+    looked. MLP([text, attended heads]) -> (B, hidden_dim).
+
+    When to use it: when the text refers to particular regions or objects ("the red
+    circle ... the blue square") and their relation matters. Each head can fetch one
+    object named in the caption, coordinates included, so relations such as "left of"
+    become a comparison of two numbers. The attention maps show what the model looked
+    at. Costs more than FiLM, and needs the grid.
+    """
+
+    needs_grid, outputs_logits = True, False
+
+    def __init__(
+        self,
+        image_dim: int,
+        text_dim: int,
+        grid_channels: int,
+        hidden_dim: int = 64,
+        heads: int = 2,
+        key_dim: int = 32,
+    ):
+        super().__init__()
+        self.image_dim, self.text_dim, self.out_dim = image_dim, text_dim, hidden_dim
+        self.grid_channels, self.heads, self.key_dim = grid_channels, heads, key_dim
+        self.keys = nn.Linear(grid_channels + 2, key_dim)
+        self.queries = nn.Linear(text_dim, heads * key_dim)
+        self.mlp = nn.Sequential(
+            _mlp(text_dim + heads * (grid_channels + 2), hidden_dim), _mlp(hidden_dim, hidden_dim)
+        )
+        self.last_attention = None
+
+    def forward(self, image, text, grid=None):
+        _expect_pair(image, text, self.image_dim, self.text_dim)
+        if grid is None or grid.dim() != 4 or grid.shape[:2] != (image.shape[0], self.grid_channels):
+            got = None if grid is None else tuple(grid.shape)
+            raise ValueError(f"grid must have shape (B, {self.grid_channels}, h, w), but got {got}.")
+        B, _, h, w = grid.shape
+        coords = coordinate_grid(h, w, device=grid.device).expand(B, -1, -1, -1)
+        values = torch.cat([grid, coords], dim=1).flatten(2).transpose(1, 2)  # (B, hw, C + 2)
+        keys = self.keys(values)  # (B, hw, d)
+        queries = self.queries(text).view(B, self.heads, self.key_dim)  # (B, heads, d)
+        attention = torch.softmax(queries @ keys.transpose(1, 2) / self.key_dim**0.5, dim=2)  # (B, heads, hw)
+        self.last_attention = attention.detach().view(B, self.heads, h, w)
+        attended = (attention @ values).flatten(1)  # (B, heads * (C + 2))
+        return self.mlp(torch.cat([text, attended], dim=1))
+
+
+class GatedFusion(nn.Module):
+    """Adaptive fusion (a gated multimodal unit): per-sample weights decide how much of each modality to use.
+
+    h_image = tanh(W_i image), h_text = tanh(W_t text) (B, hidden_dim) each;
+    gates g = softmax(W_g [image, text], dim=1) (B, 2), one pair of weights per SAMPLE
+    summing to 1; fused = g_image h_image + g_text h_text -> MLP -> (B, hidden_dim).
+    The gates of the last batch are kept in `last_gates` (B, 2) so they can be plotted.
+
+    When to use it: when the reliability of each modality varies from sample to sample
+    (a noisy caption here, a blurred image there), or to *see* which modality a model
+    leans on. The gates are a diagnostic, not a proof: a gate near 0 does not mean
+    the modality is unused, only down-weighted.
+    """
+
+    needs_grid, outputs_logits = False, False
+
+    def __init__(self, image_dim: int, text_dim: int, hidden_dim: int = 64):
+        super().__init__()
+        self.image_dim, self.text_dim, self.out_dim = image_dim, text_dim, hidden_dim
+        self.image_proj, self.text_proj = nn.Linear(image_dim, hidden_dim), nn.Linear(text_dim, hidden_dim)
+        self.gate = nn.Linear(image_dim + text_dim, 2)
+        self.mlp = nn.Sequential(_mlp(hidden_dim, hidden_dim), _mlp(hidden_dim, hidden_dim))
+        self.last_gates = None
+
+    def gates(self, image, text) -> torch.Tensor:
+        """(B, 2): each sample's weights for (image, text); every row sums to 1."""
+        _expect_pair(image, text, self.image_dim, self.text_dim)
+        return torch.softmax(self.gate(torch.cat([image, text], dim=1)), dim=1)
+
+    def forward(self, image, text, grid=None):
+        g = self.gates(image, text)
+        self.last_gates = g.detach()
+        fused = g[:, :1] * torch.tanh(self.image_proj(image)) + g[:, 1:] * torch.tanh(self.text_proj(text))
+        return self.mlp(fused)
