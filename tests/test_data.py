@@ -302,6 +302,12 @@ def test_split_partitions_without_leakage(shapes):
     assert split(shapes, (0.7, 0.15, 0.15), seed=2).test.captions != parts.test.captions
 
 
+def test_split_is_stratified(shapes):
+    parts = split(shapes, (0.7, 0.1, 0.2), seed=4)
+    for part in parts[:3]:
+        assert abs(part.labels.mean() - 0.5) < 0.002
+
+
 def test_split_keeps_images_together():
     data = make_digit_arithmetic(3000, seed=0)
     parts = split(data, seed=0)
@@ -312,9 +318,10 @@ def test_split_keeps_images_together():
 def test_shifted_split_by_position(shapes):
     parts = split(shapes, seed=0, shift="position")
     corner = 0.4 * 32
-    in_corner = lambda d: ((d.meta["centre"][..., 0] < corner) & (d.meta["centre"][..., 1] < corner)).any(
-        axis=1
-    )  # noqa: E731
+
+    def in_corner(d):
+        return ((d.meta["centre"][..., 0] < corner) & (d.meta["centre"][..., 1] < corner)).any(axis=1)
+
     assert not any(in_corner(p).any() for p in parts[:3])
     assert in_corner(parts.shifted).all() and 0.1 < len(parts.shifted) / len(shapes) < 0.4
     assert sum(len(p) for p in parts) == len(shapes)

@@ -90,8 +90,10 @@ def _balance_labels(rng, indices: np.ndarray, labels: np.ndarray) -> np.ndarray:
 def split(data: MultimodalData, fractions=(0.8, 0.1, 0.1), *, seed: int = 0, shift=None) -> Splits:
     """Shuffle `data` with `seed` and cut it into train / val / test by `fractions`.
 
-    Samples that share an image (meta["image_id"], as in the digit tasks) always land in
-    the same part, so no image leaks from train into test. With `shift` (see
+    The split is stratified: each part gets the same share of every label (so a part
+    never leans towards one label by chance). Samples that share an image
+    (meta["image_id"], as in the digit tasks) always land in the same part instead, so
+    no image leaks from train into test. With `shift` (see
     `shifted_mask`), the shifted samples are set aside first as `Splits.shifted`; for a
     colour-shape shift the remaining pool is then re-balanced so both labels stay equally
     frequent (setting pairs aside removes more mismatches than matches).
@@ -112,12 +114,21 @@ def split(data: MultimodalData, fractions=(0.8, 0.1, 0.1), *, seed: int = 0, shi
             pool = _balance_labels(rng, pool, data.labels)
         if len(pool) == 0:
             raise ValueError(f"shift={shift!r} sets aside every sample; hold out fewer pairs.")
-    groups = data.meta["image_id"][pool] if "image_id" in data.meta else pool
-    unique = np.unique(groups)  # sorted
-    position = np.empty(len(unique), dtype=np.int64)
-    position[rng.permutation(len(unique))] = np.arange(len(unique))  # each group's place in a shuffled order
-    cuts = np.round(np.cumsum(fractions)[:2] * len(unique)).astype(int)
-    part = np.digitize(position[np.searchsorted(unique, groups)], cuts)  # 0 train, 1 val, 2 test
+    if "image_id" in data.meta:  # samples sharing an image go to the same part
+        groups = data.meta["image_id"][pool]
+        unique = np.unique(groups)  # sorted
+        position = np.empty(len(unique), dtype=np.int64)
+        position[rng.permutation(len(unique))] = np.arange(
+            len(unique)
+        )  # each group's place in a shuffled order
+        cuts = np.round(np.cumsum(fractions)[:2] * len(unique)).astype(int)
+        part = np.digitize(position[np.searchsorted(unique, groups)], cuts)  # 0 train, 1 val, 2 test
+    else:  # stratified: each part gets the same share of every label
+        part = np.empty(len(pool), dtype=np.int64)
+        for label in np.unique(data.labels[pool]):
+            members = rng.permutation(np.flatnonzero(data.labels[pool] == label))
+            cuts = np.round(np.cumsum(fractions)[:2] * len(members)).astype(int)
+            part[members] = np.digitize(np.arange(len(members)), cuts)
     order = rng.permutation(len(pool))
     parts = [data.subset(pool[order][part[order] == k]) for k in range(3)]
     return Splits(*parts, shifted=shifted)
