@@ -276,8 +276,10 @@ def test_two_layer_backward_agrees_with_numerical_gradient():
         assert relative_error(grads[name], numerical_gradient(loss_at, params[name])) < 1e-7, name
 
 
-def test_two_layer_matches_pytorch_autograd():
+@pytest.mark.parametrize("scale", [1.0, 300.0], ids=["ordinary", "saturated-sigmoid-and-logits-of-hundreds"])
+def test_two_layer_matches_pytorch_autograd(scale):
     params, X, Y = _problem(d=2, h=6, k=3, n=9, seed=3)
+    params = {name: value * scale for name, value in params.items()}
     P, cache = two_layer_forward(params, X)
     grads = two_layer_backward(params, cache, Y)
     model = torch.nn.Sequential(torch.nn.Linear(2, 6), torch.nn.Sigmoid(), torch.nn.Linear(6, 3)).double()
@@ -288,6 +290,7 @@ def test_two_layer_matches_pytorch_autograd():
     logits = model(t(X.T))  # rows are samples
     loss = F.cross_entropy(logits, torch.tensor(Y.argmax(axis=0)))
     loss.backward()
+    assert np.isfinite(two_layer_loss(params, X, Y))
     assert two_layer_loss(params, X, Y) == pytest.approx(loss.item(), rel=1e-6)
     np.testing.assert_allclose(P, torch.softmax(logits, dim=1).detach().numpy().T, rtol=1e-6, atol=1e-12)
     for layer, w, b in ((model[0], "W1", "b1"), (model[2], "W2", "b2")):
