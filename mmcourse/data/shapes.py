@@ -245,7 +245,7 @@ def _noise_windows(rng, width: int, bank_size: int = 1 << 22):
     return lambda rows: windows[rng.integers(0, len(windows), size=rows)]
 
 
-def _render(rng, centres, colour_idx, shape_idx, colours, shapes, image_size, noise, chunk=2048):
+def _render(rng, centres, colour_idx, shape_idx, colours, shapes, image_size, noise, chunk=1024):
     """(n, 3, H, W) float32 scenes: background, the shapes pasted in, Gaussian noise, clipped to [0, 1]."""
     n, size = len(centres), image_size
     draw_noise = _noise_windows(rng, 3 * size * size) if noise > 0 else None
