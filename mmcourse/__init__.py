@@ -2,6 +2,9 @@
 
 Each module holds what one part of the course built, so later lessons can import it:
 
+- `mmcourse.numpy_nn`   -- Part I from scratch: activations, softmax, losses, the two-layer net, gradient checks
+- `mmcourse.toy_data`   -- small 2-D data sets (blobs, moons, spirals) for Part I
+- `mmcourse.widgets`    -- the interactive neuron of lesson 01
 - `mmcourse.env`        -- device choice (CUDA, then MPS, then CPU) and the environment report (lesson 00)
 - `mmcourse.checks`     -- `check(exercise_id, answer)`: immediate feedback on exercises
 - `mmcourse.validation` -- the input checks behind every clear error message
