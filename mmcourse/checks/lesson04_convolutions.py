@@ -52,20 +52,20 @@ def _diagnose_conv(got, X, W, b, stride, padding, case):
         return
     if np.allclose(got, _torch_conv(X, W[:, :, ::-1, ::-1].copy(), b, stride, padding), atol=1e-6):
         fail(
-            f"on {case} your output is the *flipped-kernel* convolution. Deep learning's conv2d is "
+            f"on {case}, your output is the *flipped-kernel* convolution. Deep learning's conv2d is "
             "cross-correlation: multiply each patch by W[f] as it is, without flipping it "
             "(no W[..., ::-1, ::-1])."
         )
     if np.any(b != 0) and np.allclose(got, _torch_conv(X, W, 0 * b, stride, padding), atol=1e-6):
-        fail(f"on {case} the bias is missing: add b[f] to every output of filter f.")
+        fail(f"on {case}, the bias is missing: add b[f] to every output of filter f.")
     if np.any(b != 0) and np.allclose(got, want + b[None, :, None, None] * (W[0].size - 1), atol=1e-6):
-        fail(f"on {case} the bias is added once per multiplication; add b[f] once per output position.")
+        fail(f"on {case}, the bias is added once per multiplication; add b[f] once per output position.")
     if X.shape[1] > 1 and np.allclose(
         got[:, :, :, :], _channelwise_first(X, W, b, stride, padding), atol=1e-6
     ):
-        fail(f"on {case} only the first input channel is used: sum the products over all C channels.")
+        fail(f"on {case}, only the first input channel is used: sum the products over all C channels.")
     fail(
-        f"on {case} the values are wrong (largest error {np.abs(got - want).max():.3g}). Each output "
+        f"on {case}, the values are wrong (largest error {np.abs(got - want).max():.3g}). Each output "
         "Y[n, f, i, j] is b[f] + the sum over c, u, v of Xpad[n, c, i*stride + u, j*stride + v] * W[f, c, u, v]."
     )
 
@@ -89,7 +89,7 @@ def _check_conv(answer, name):
             _out_size(X.shape[3], kw, stride, 0),
         ):
             fail(
-                f"on {case} you returned shape {shape}, the size *without* padding: padding is ignored. "
+                f"on {case}, you returned shape {shape}, the size *without* padding: padding is ignored. "
                 f"Add {padding} zeros on every side first (np.pad on axes 2 and 3), then slide the kernel."
             )
         if stride > 1 and shape == (
@@ -99,11 +99,11 @@ def _check_conv(answer, name):
             _out_size(X.shape[3], kw, 1, padding),
         ):
             fail(
-                f"on {case} you returned shape {shape}, as if stride were 1: stride is ignored. Output "
+                f"on {case}, you returned shape {shape}, as if stride were 1: stride is ignored. Output "
                 f"position (i, j) starts at row i*stride and column j*stride; there are (H + 2p - kh) // stride + 1 rows."
             )
         if shape == (N, F_, Wo, Ho) and Ho != Wo:
-            fail(f"on {case} height and width are swapped: the output is (N, F, Ho, Wo), Ho from H and kh.")
+            fail(f"on {case}, height and width are swapped: the output is (N, F, Ho, Wo), Ho from H and kh.")
         got = expect_array_result(got, (N, F_, Ho, Wo), case)
         _diagnose_conv(got, X, W, b, stride, padding, case)
     return len(cases)
@@ -161,7 +161,7 @@ def check_maxpool2d(answer):
         shape = np.shape(got)
         if stride != size and shape == F.max_pool2d(Xt, size, size).shape:
             fail(
-                f"on {case} you returned shape {shape}, as if stride were {size} (the window size): "
+                f"on {case}, you returned shape {shape}, as if stride were {size} (the window size): "
                 "windows start every `stride` pixels, and may overlap."
             )
         got = expect_array_result(got, want.shape, case)
@@ -169,15 +169,15 @@ def check_maxpool2d(answer):
             continue
         if np.allclose(got, F.avg_pool2d(Xt, size, stride).numpy()):
             fail(
-                f"on {case} you returned the *average* of each window; max pooling keeps the largest value (.max)."
+                f"on {case}, you returned the *average* of each window; max pooling keeps the largest value (.max)."
             )
         if np.allclose(got, np.maximum(want, 0)) and (want < 0).any():
             fail(
-                f"on {case} negative maxima came out as 0 -- did you start from np.zeros and take the max "
+                f"on {case}, negative maxima came out as 0 -- did you start from np.zeros and take the max "
                 "with it? Take the max of the window alone."
             )
         fail(
-            f"on {case} the values are wrong (largest error {np.abs(got - want).max():.3g}). Output "
+            f"on {case}, the values are wrong (largest error {np.abs(got - want).max():.3g}). Output "
             "(n, c, i, j) is the max of X[n, c, i*stride : i*stride + size, j*stride : j*stride + size]; "
             "pool each channel on its own."
         )

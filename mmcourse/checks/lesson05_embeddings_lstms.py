@@ -58,30 +58,30 @@ def _lstm_cases():
 def _diagnose_lstm(case, inputs, got_h, got_c, want_h, want_c):
     close = np.allclose
     if close(got_h, want_c) and close(got_c, want_h) and not close(want_h, want_c):
-        fail(f"on {case} h and c come back swapped: return (h_new, c_new), in that order.")
+        fail(f"on {case}, h and c come back swapped: return (h_new, c_new), in that order.")
     for order in ("".join(p) for p in itertools.permutations(_GATES)):
         if order != _GATES and close(got_c, _cell_variant(*inputs, order=order)[1]):
             fail(
-                f"on {case} your gates are in the order ({', '.join(order)}), but PyTorch stacks the "
+                f"on {case}, your gates are in the order ({', '.join(order)}), but PyTorch stacks the "
                 "rows of W_ih, W_hh and the biases as (i, f, g, o): input gate, forget gate, candidate "
                 "g (with tanh), output gate."
             )
     if close(got_c, want_c) and close(got_h, _cell_variant(*inputs, cell_tanh=False)[0]):
         fail(
-            f"on {case} c is right but h is not: h_new = o * tanh(c_new) -- the tanh on the cell state is missing."
+            f"on {case}, c is right but h is not: h_new = o * tanh(c_new) -- the tanh on the cell state is missing."
         )
     for biases, which in (((1, 0), "b_hh"), ((0, 1), "b_ih")):
         if close(got_c, _cell_variant(*inputs, biases=biases)[1]):
             fail(
-                f"on {case} {which} is missing: PyTorch adds both biases, z = x W_ih^T + b_ih + h W_hh^T + b_hh."
+                f"on {case}, {which} is missing: PyTorch adds both biases, z = x W_ih^T + b_ih + h W_hh^T + b_hh."
             )
     if not close(got_c, want_c):
         fail(
-            f"on {case} c_new is wrong (largest error {np.abs(got_c - want_c).max():.3g}). "
+            f"on {case}, c_new is wrong (largest error {np.abs(got_c - want_c).max():.3g}). "
             "c_new = f * c + i * g, with i, f = sigmoid, g = tanh of their blocks of z."
         )
     fail(
-        f"on {case} c_new is right but h_new is wrong (largest error {np.abs(got_h - want_h).max():.3g}): h_new = o * tanh(c_new)."
+        f"on {case}, c_new is right but h_new is wrong (largest error {np.abs(got_h - want_h).max():.3g}): h_new = o * tanh(c_new)."
     )
 
 
@@ -93,7 +93,7 @@ def check_lstm_cell(answer):
     for case, inputs, (want_h, want_c) in cases:
         got = call_learner(answer, case, *inputs)
         if not isinstance(got, (tuple, list)) or len(got) != 2:
-            fail(f"on {case} you returned {type(got).__name__}; return a pair (h_new, c_new).")
+            fail(f"on {case}, you returned {type(got).__name__}; return a pair (h_new, c_new).")
         got_h = expect_array_result(got[0], want_h.shape, case, name="h_new")
         got_c = expect_array_result(got[1], want_c.shape, case, name="c_new")
         if not (np.allclose(got_h, want_h, atol=1e-6) and np.allclose(got_c, want_c, atol=1e-6)):
@@ -133,7 +133,7 @@ def check_last_hidden(answer):
         got = call_learner(answer, case, outputs, lengths)
         if np.shape(got) == (B, B, H):
             fail(
-                f"on {case} you returned shape {(B, B, H)}: outputs[:, lengths - 1] picks every length "
+                f"on {case}, you returned shape {(B, B, H)}: outputs[:, lengths - 1] picks every length "
                 "for every sequence. Pair each row with its own length: outputs[torch.arange(B), lengths - 1]."
             )
         got = expect_array_result(got, (B, H), case)
@@ -142,16 +142,16 @@ def check_last_hidden(answer):
             continue
         if np.allclose(got, outputs[:, -1].numpy()):
             fail(
-                f"on {case} you read the last *padded* step, outputs[:, -1]: for every sequence shorter "
+                f"on {case}, you read the last *padded* step, outputs[:, -1]: for every sequence shorter "
                 "than T that is a padding step, not a word. Read outputs[b, lengths[b] - 1] instead."
             )
         clipped = torch.clamp(lengths, max=T - 1)
         if np.allclose(got, outputs[torch.arange(B), clipped].numpy()):
             fail(
-                f"on {case} you read step lengths[b], one past the end: a sequence of length L has its "
+                f"on {case}, you read step lengths[b], one past the end: a sequence of length L has its "
                 "last token at index L - 1 (Python counts from 0)."
             )
         if np.allclose(got, outputs[:, 0].numpy()):
-            fail(f"on {case} you read the first step, outputs[:, 0]; the last token is at lengths[b] - 1.")
-        fail(f"on {case} the values are wrong: row b must equal outputs[b, lengths[b] - 1].")
+            fail(f"on {case}, you read the first step, outputs[:, 0]; the last token is at lengths[b] - 1.")
+        fail(f"on {case}, the values are wrong: row b must equal outputs[b, lengths[b] - 1].")
     return f"correct on {len(cases)} cases, never reading a padding step."
