@@ -516,3 +516,14 @@ def test_multimodal_data_subset_and_checks(shapes):
     assert shapes.sample(3)["caption"] == shapes.captions[3]
     with pytest.raises(ValueError, match="one entry per sample"):
         MultimodalData(shapes.images[:3], shapes.captions[:2], shapes.labels[:3], ("a", "b"))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_tensor_batches_stay_on_the_gpu(shapes):
+    vocab = Vocab.build(shapes.captions)
+    batches = TensorBatches.from_data(shapes, vocab, device="cuda", batch_size=500, seed=0)
+    for batch in batches:
+        assert all(t.device.type == "cuda" for t in batch)
+    cpu = TensorBatches.from_data(shapes, vocab, device="cpu", batch_size=500, seed=0)
+    for on_gpu, on_cpu in zip(batches, cpu):  # the same order on either device
+        assert all(torch.equal(a.cpu(), b) for a, b in zip(on_gpu, on_cpu))
