@@ -524,6 +524,7 @@ def test_tensor_batches_stay_on_the_gpu(shapes):
     batches = TensorBatches.from_data(shapes, vocab, device="cuda", batch_size=500, seed=0)
     for batch in batches:
         assert all(t.device.type == "cuda" for t in batch)
+    gpu = TensorBatches.from_data(shapes, vocab, device="cuda", batch_size=500, seed=0)
     cpu = TensorBatches.from_data(shapes, vocab, device="cpu", batch_size=500, seed=0)
-    for on_gpu, on_cpu in zip(batches, cpu):  # the same order on either device
+    for on_gpu, on_cpu in zip(gpu, cpu):  # the same order on either device
         assert all(torch.equal(a.cpu(), b) for a, b in zip(on_gpu, on_cpu))
