@@ -87,6 +87,17 @@ def test_objects_differ_in_colour_and_shape_and_are_separated(shapes):
     assert 0.45 < horizontal.mean() < 0.55
 
 
+@pytest.mark.parametrize("size", [16, 24, 64])
+def test_other_image_sizes_keep_the_design(size):
+    data = make_shapes(400, seed=size, image_size=size)
+    np.testing.assert_array_equal(captions_true(data), data.labels.astype(bool))
+    centres = data.meta["centre"]
+    half = _object_half_size(size)
+    assert centres.min() >= half and centres.max() <= size - 1 - half  # shapes stay inside the image
+    main = np.abs(centres[:, 0] - centres[:, 1]).max(axis=1)
+    assert (main >= 2 * half + 3).all()  # and never touch
+
+
 def test_pixels_show_the_objects_in_their_colours():
     data = make_shapes(50, seed=1, noise=0.0)
     for i in range(50):
