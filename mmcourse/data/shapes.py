@@ -233,22 +233,25 @@ def _positions(rng, n: int, image_size: int, half: int, horizontal: np.ndarray) 
     return np.stack([x, y], axis=2).astype(np.int64)
 
 
-def _noise_windows(rng, width: int, bank_size: int = 1 << 22):
-    """A function chunk_size -> (chunk_size, width) float32 standard-normal noise.
+def _noise_windows(rng, n: int, width: int, bank_size: int = 1 << 22):
+    """(n, width) float32 standard-normal noise, as a lazy array: index it by scene.
 
     Drawing fresh normals for 100,000 scenes costs seconds; instead each scene takes a
     window of `width` consecutive samples, at a random offset, from one bank of iid
-    normals. Within a scene the noise is iid Gaussian, as if drawn afresh.
+    normals. Within a scene the noise is iid Gaussian, as if drawn afresh. The offsets
+    are drawn up front, so the data do not depend on how rendering is chunked.
     """
     bank = rng.standard_normal(max(bank_size, 2 * width), dtype=np.float32)
     windows = np.lib.stride_tricks.sliding_window_view(bank, width)
-    return lambda rows: windows[rng.integers(0, len(windows), size=rows)]
+    offsets = rng.integers(0, len(windows), size=n)
+    return windows, offsets
 
 
 def _render(rng, centres, colour_idx, shape_idx, colours, shapes, image_size, noise, chunk=1024):
     """(n, 3, H, W) float32 scenes: background, the shapes pasted in, Gaussian noise, clipped to [0, 1]."""
     n, size = len(centres), image_size
-    draw_noise = _noise_windows(rng, 3 * size * size) if noise > 0 else None
+    if noise > 0:
+        windows, offsets = _noise_windows(rng, n, 3 * size * size)
     half = _object_half_size(size)
     palette = np.array([COLOURS[c] for c in colours], dtype=np.float32)  # (C, 3)
     images = np.empty((n, 3, size, size), dtype=np.float32)
@@ -267,7 +270,7 @@ def _render(rng, centres, colour_idx, shape_idx, colours, shapes, image_size, no
             for channel in range(3):
                 block[rows[:, None], channel, flat] = rgb[:, channel, None]
         if noise > 0:
-            block += noise * draw_noise(stop - start).reshape(block.shape)
+            block += noise * windows[offsets[start:stop]].reshape(block.shape)
             np.clip(block, 0.0, 1.0, out=block)
     return images
 
