@@ -5,6 +5,7 @@ mmcourse exercises build        write exercises/ from solutions/ (never over a l
 mmcourse exercises check        exit 1 if exercises/ is out of date with solutions/
 mmcourse exercises refresh      re-execute solutions/ in place, storing their outputs
 mmcourse exercises list         every exercise id with its lesson
+mmcourse train                  train a fusion model on a course task (see mmcourse train --help)
 """
 
 from __future__ import annotations
@@ -54,6 +55,12 @@ def _exercises_list(args) -> int:
     return 0
 
 
+def _train(args) -> int:
+    from .train_cli import run
+
+    return run(args)
+
+
 def _doctor(args) -> int:
     from .env import doctor
 
@@ -70,6 +77,17 @@ def make_parser() -> argparse.ArgumentParser:
         "doctor", help="check that the course can run here, and say how to fix it if not"
     )
     doctor.set_defaults(run=_doctor)
+
+    from .train_cli import add_arguments  # argparse only: torch is imported when training starts
+
+    train = commands.add_parser(
+        "train",
+        help="train a fusion model on a course task; write model.pt and metrics.json",
+        description="Train a fusion model on a course task; write model.pt and metrics.json; "
+        "print the test metrics as one JSON line.",
+    )
+    add_arguments(train)
+    train.set_defaults(run=_train)
 
     ex = commands.add_parser("exercises", help="generate and check the exercise notebooks")
     ex_commands = ex.add_subparsers(dest="action", required=True, metavar="ACTION")

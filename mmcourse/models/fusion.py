@@ -216,7 +216,7 @@ class FiLMFusion(nn.Module):
     grid (B, C, h, w), text (B, Dt): gamma, beta = Linear(text) (B, C) each;
     modulated = ReLU((1 + gamma) * grid + beta), with 2 coordinate channels appended
     (B, C + 2, h, w) -> 3x3 conv (B, C, h, w) -> max over positions (B, C) -> MLP
-    together with the text -> (B, hidden_dim).
+    together with the image features and the text -> (B, hidden_dim).
 
     When to use it: when the text says *what to look for* in the image (visual
     questions, instructions): the image pathway itself changes with the text, before
@@ -232,7 +232,9 @@ class FiLMFusion(nn.Module):
         self.grid_channels = grid_channels
         self.film = nn.Linear(text_dim, 2 * grid_channels)
         self.conv = nn.Conv2d(grid_channels + 2, grid_channels, 3, padding=1)
-        self.mlp = nn.Sequential(_mlp(grid_channels + text_dim, hidden_dim), _mlp(hidden_dim, hidden_dim))
+        self.mlp = nn.Sequential(
+            _mlp(image_dim + grid_channels + text_dim, hidden_dim), _mlp(hidden_dim, hidden_dim)
+        )
 
     def forward(self, image, text, grid=None):
         _expect_pair(image, text, self.image_dim, self.text_dim)
@@ -243,7 +245,7 @@ class FiLMFusion(nn.Module):
         modulated = torch.relu((1 + gamma) * grid + beta)
         coords = coordinate_grid(*grid.shape[2:], device=grid.device).expand(grid.shape[0], -1, -1, -1)
         pooled = torch.relu(self.conv(torch.cat([modulated, coords], dim=1))).amax(dim=(2, 3))
-        return self.mlp(torch.cat([pooled, text], dim=1))
+        return self.mlp(torch.cat([image, pooled, text], dim=1))
 
 
 class CrossAttentionFusion(nn.Module):
@@ -253,7 +255,7 @@ class CrossAttentionFusion(nn.Module):
     V = [features, x, y] (B, hw, C + 2); text (B, Dt) -> `heads` queries q (B, heads, d);
     attention a = softmax_over_positions(q K^T / sqrt(d)) (B, heads, hw), readable as
     `last_attention`; attended = a V (B, heads, C + 2), which includes *where* each head
-    looked. MLP([text, attended heads]) -> (B, hidden_dim).
+    looked. MLP([image, text, attended heads]) -> (B, hidden_dim).
 
     When to use it: when the text refers to particular regions or objects ("the red
     circle ... the blue square") and their relation matters. Each head can fetch one
@@ -279,7 +281,7 @@ class CrossAttentionFusion(nn.Module):
         self.keys = nn.Linear(grid_channels + 2, key_dim)
         self.queries = nn.Linear(text_dim, heads * key_dim)
         self.mlp = nn.Sequential(
-            _mlp(text_dim + heads * (grid_channels + 2), hidden_dim), _mlp(hidden_dim, hidden_dim)
+            _mlp(image_dim + text_dim + heads * (grid_channels + 2), hidden_dim), _mlp(hidden_dim, hidden_dim)
         )
         self.last_attention = None
 
@@ -296,16 +298,18 @@ class CrossAttentionFusion(nn.Module):
         attention = torch.softmax(queries @ keys.transpose(1, 2) / self.key_dim**0.5, dim=2)  # (B, heads, hw)
         self.last_attention = attention.detach().view(B, self.heads, h, w)
         attended = (attention @ values).flatten(1)  # (B, heads * (C + 2))
-        return self.mlp(torch.cat([text, attended], dim=1))
+        return self.mlp(torch.cat([image, text, attended], dim=1))
 
 
 class GatedFusion(nn.Module):
-    """Adaptive fusion (a gated multimodal unit): per-sample weights decide how much of each modality to use.
+    """Adaptive fusion: per-sample gates decide how much of each modality goes on.
 
-    h_image = tanh(W_i image), h_text = tanh(W_t text) (B, hidden_dim) each;
-    gates g = softmax(W_g [image, text], dim=1) (B, 2), one pair of weights per SAMPLE
-    summing to 1; fused = g_image h_image + g_text h_text -> MLP -> (B, hidden_dim).
-    The gates of the last batch are kept in `last_gates` (B, 2) so they can be plotted.
+    h_image = ReLU(W_i image), h_text = ReLU(W_t text) (B, hidden_dim) each;
+    gates g = softmax(W_g [image, text], dim=1) (B, 2): one pair of weights per SAMPLE,
+    summing to 1; fused = [g_image h_image, g_text h_text] (B, 2 hidden_dim) -> MLP ->
+    (B, hidden_dim). The weighted vectors are concatenated, not added, so the layers after
+    can still tell which modality a feature came from and combine the two. The gates of
+    the last batch are kept in `last_gates` (B, 2) so they can be plotted.
 
     When to use it: when the reliability of each modality varies from sample to sample
     (a noisy caption here, a blurred image there), or to *see* which modality a model
@@ -318,9 +322,10 @@ class GatedFusion(nn.Module):
     def __init__(self, image_dim: int, text_dim: int, hidden_dim: int = 64):
         super().__init__()
         self.image_dim, self.text_dim, self.out_dim = image_dim, text_dim, hidden_dim
-        self.image_proj, self.text_proj = nn.Linear(image_dim, hidden_dim), nn.Linear(text_dim, hidden_dim)
         self.gate = nn.Linear(image_dim + text_dim, 2)
-        self.mlp = nn.Sequential(_mlp(hidden_dim, hidden_dim), _mlp(hidden_dim, hidden_dim))
+        nn.init.zeros_(self.gate.weight)  # start at g = (1/2, 1/2): early fusion, until the gates learn
+        nn.init.zeros_(self.gate.bias)
+        self.mlp = nn.Sequential(_mlp(image_dim + text_dim, hidden_dim), _mlp(hidden_dim, hidden_dim))
         self.last_gates = None
 
     def gates(self, image, text) -> torch.Tensor:
@@ -331,5 +336,5 @@ class GatedFusion(nn.Module):
     def forward(self, image, text, grid=None):
         g = self.gates(image, text)
         self.last_gates = g.detach()
-        fused = g[:, :1] * torch.tanh(self.image_proj(image)) + g[:, 1:] * torch.tanh(self.text_proj(text))
+        fused = 2 * torch.cat([g[:, :1] * image, g[:, 1:] * text], dim=1)  # (B, Di + Dt)
         return self.mlp(fused)

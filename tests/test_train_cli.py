@@ -1,0 +1,101 @@
+"""`mmcourse train` end to end: the JSON line, the checkpoint, the one-line errors."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from mmcourse.cli import main as cli_main
+from mmcourse.data import TensorBatches, to_tensors
+from mmcourse.train import evaluate
+from mmcourse.train_cli import TASKS, load_checkpoint, load_task, make_parser
+
+
+def _run(*args):
+    return subprocess.run(
+        [sys.executable, "-m", "mmcourse.cli", "train", *args], capture_output=True, text=True, timeout=300
+    )
+
+
+@pytest.fixture(scope="module")
+def small_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("run")
+    result = _run(
+        "--task", "digits-arithmetic", "--model", "gated", "--epochs", "2", "--n-train", "300",
+        "--seed", "3", "--device", "cpu", "--out", str(out),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    return out, result
+
+
+def test_final_line_is_json_with_the_test_metrics(small_run):
+    out, result = small_run
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    assert summary["task"] == "digits-arithmetic" and summary["model"] == "gated"
+    assert 0 <= summary["test_accuracy"] <= 1 and summary["seconds"] > 0
+    assert summary["epochs"] == 2 and summary["n_train"] == 300 and summary["device"] == "cpu"
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["test_accuracy"] == summary["test_accuracy"]
+    assert len(metrics["history"]["train_loss"]) == 2
+    assert "epoch" in result.stderr  # the progress bar, on stderr
+
+
+def test_checkpoint_loads_with_weights_only_and_gives_the_same_accuracy(small_run):
+    out, result = small_run
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    raw = torch.load(out / "model.pt", weights_only=True)
+    assert set(raw) >= {"state_dict", "config", "vocab"} and raw["config"]["name"] == "gated"
+    model, vocab, _ = load_checkpoint(out / "model.pt")
+    test = load_task("digits-arithmetic", n_train=300, seed=3)["test"]
+    accuracy = evaluate(model, TensorBatches(*to_tensors(test, vocab), batch_size=500, shuffle=False))[
+        "accuracy"
+    ]
+    assert accuracy == pytest.approx(summary["test_accuracy"], abs=1e-9)
+    assert not list(out.glob(".*.tmp")), "the temporary checkpoint file must be renamed away"
+
+
+def test_help_documents_every_option():
+    text = make_parser().format_help()
+    for option in (
+        "--task",
+        "--model",
+        "--epochs",
+        "--n-train",
+        "--seed",
+        "--device",
+        "--out",
+        "--lr",
+        "--batch-size",
+    ):
+        assert option in text
+    for task in TASKS:
+        assert task in text.replace("-\n", "-").replace("\n", " ").replace("  ", "")
+
+
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (["--task", "mnist"], "valid tasks: shapes, digits-arithmetic, digits-captions"),
+        (["--model", "erly"], "Did you mean 'early'"),
+        (["--model", "transformer"], "Valid names: image-only, text-only"),
+        (["--epochs", "0"], "--epochs: must be a whole number >= 1"),
+        (["--epochs", "many"], "--epochs: must be a whole number >= 1, but got 'many'"),
+        (["--n-train", "-5"], "--n-train: must be a whole number >= 1"),
+        (["--lr", "-0.1"], "--lr: must be a number > 0"),
+        (["--lr", "nan"], "--lr: must be a number > 0"),
+        (["--seed", "1.5"], "--seed: must be a whole number"),
+        (["--device", "tpu"], "valid devices: auto, cpu, cuda, mps"),
+    ],
+)
+def test_bad_values_give_one_line_and_exit_code_2(args, fragment, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        code = cli_main(["train", *args])
+        raise SystemExit(code)
+    assert exit_info.value.code == 2
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("mmcourse train: error:"), captured.err
+    assert fragment in lines[0]
+    assert "Traceback" not in captured.err and captured.out == ""
