@@ -5,6 +5,8 @@ Each module holds what one part of the course built, so later lessons can import
 - `mmcourse.numpy_nn`   -- Part I from scratch: activations, softmax, losses, the two-layer net, gradient checks
 - `mmcourse.toy_data`   -- small 2-D data sets (blobs, moons, spirals) for Part I
 - `mmcourse.widgets`    -- the interactive neuron of lesson 01
+- `mmcourse.text`       -- tokens, vocabulary, padding, bag of words (lessons 05-06)
+- `mmcourse.data`       -- shapes-and-captions and digit tasks, splits, synced flips, batches (lesson 06)
 - `mmcourse.env`        -- device choice (CUDA, then MPS, then CPU) and the environment report (lesson 00)
 - `mmcourse.checks`     -- `check(exercise_id, answer)`: immediate feedback on exercises
 - `mmcourse.validation` -- the input checks behind every clear error message
