@@ -95,3 +95,19 @@ def test_maxpool_errors_name_the_argument():
         maxpool2d(np.zeros((4, 4)))
     with pytest.raises(ValueError, match="size must be >= 1"):
         maxpool2d(np.zeros((1, 1, 4, 4)), size=0)
+
+
+def test_benchmark_prints_the_three_ratios_in_one_run(capsys):
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_conv.py"
+    spec = importlib.util.spec_from_file_location("bench_conv", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    assert bench.main(["--batch", "1", "--repeat", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "outputs equal: True" in out
+    for method in ("loops", "im2col", "torch"):
+        assert method in out
+    assert "faster than loops" in out
