@@ -7,6 +7,9 @@ Each module holds what one part of the course built, so later lessons can import
 - `mmcourse.widgets`    -- the interactive neuron of lesson 01
 - `mmcourse.text`       -- tokens, vocabulary, padding, bag of words (lessons 05-06)
 - `mmcourse.data`       -- shapes-and-captions and digit tasks, splits, synced flips, batches (lesson 06)
+- `mmcourse.models`     -- PyTorch encoders (CNN, LSTM, bag of words) and fusion models (lessons 04-07)
+- `mmcourse.train`      -- `fit` and `evaluate`: the training loop, on CUDA, MPS or CPU
+- `mmcourse.metrics`    -- accuracy and friends, written out so they can be read
 - `mmcourse.env`        -- device choice (CUDA, then MPS, then CPU) and the environment report (lesson 00)
 - `mmcourse.checks`     -- `check(exercise_id, answer)`: immediate feedback on exercises
 - `mmcourse.validation` -- the input checks behind every clear error message
