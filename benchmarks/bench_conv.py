@@ -9,23 +9,13 @@ im2col >= 50x faster than loops. Exits with status 1 if the three outputs differ
 from __future__ import annotations
 
 import argparse
-import time
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from mmcourse.numpy_nn import conv2d, conv2d_naive
-
-
-def best_time(function, repeat: int) -> float:
-    """The fastest of `repeat` runs, in seconds (the least disturbed by other work on the machine)."""
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return min(times)
+from mmcourse.timing import best_time
 
 
 def main(argv=None) -> int:

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import time
 
 import numpy as np
 
 from mmcourse.data import COLOURS, make_shapes
 from mmcourse.data.shapes import BACKGROUND, DEFAULT_COLOURS, DEFAULT_SHAPES, OPPOSITE, _object_half_size
+from mmcourse.timing import best_time
 
 
 def per_sample_shapes(n: int, seed: int = 0, image_size: int = 32, noise: float = 0.05):
@@ -58,16 +58,6 @@ def per_sample_shapes(n: int, seed: int = 0, image_size: int = 32, noise: float 
         )
         labels.append(label)
     return images, captions, np.array(labels, dtype=np.int64)
-
-
-def best_time(function, repeat: int) -> float:
-    """The fastest of `repeat` runs, in seconds (the least disturbed by other work on the machine)."""
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def main(argv=None) -> int:

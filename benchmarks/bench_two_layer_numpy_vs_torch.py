@@ -15,7 +15,6 @@ scikit-learn.
 
 import argparse
 import platform
-import time
 
 import numpy as np
 import torch
@@ -29,6 +28,7 @@ from mmcourse.numpy_nn import (
     two_layer_forward,
     two_layer_loss,
 )
+from mmcourse.timing import best_time
 
 
 def numpy_epoch(params, X, Y, lr, batch_size):
@@ -62,15 +62,6 @@ def torch_epoch(model, X_rows, labels, lr, batch_size):
     return model
 
 
-def best_time(run, repeats):
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        result = run()
-        times.append(time.perf_counter() - start)
-    return min(times), result
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=10000, help="samples in the epoch")
@@ -99,10 +90,17 @@ def main():
     params = init_two_layer(args.d, args.hidden, args.k, seed=0)
     X_rows, labels_t = torch.from_numpy(np.ascontiguousarray(X.T)), torch.from_numpy(labels)
 
-    t_numpy, params_np = best_time(lambda: numpy_epoch(params, X, Y, args.lr, args.batch_size), args.repeats)
-    t_torch, model = best_time(
-        lambda: torch_epoch(torch_model(params), X_rows, labels_t, args.lr, args.batch_size), args.repeats
+    numpy_results, torch_results = [], []  # what each timed epoch returned; the last one is checked below
+    t_numpy = best_time(
+        lambda: numpy_results.append(numpy_epoch(params, X, Y, args.lr, args.batch_size)), args.repeats
     )
+    t_torch = best_time(
+        lambda: torch_results.append(
+            torch_epoch(torch_model(params), X_rows, labels_t, args.lr, args.batch_size)
+        ),
+        args.repeats,
+    )
+    params_np, model = numpy_results[-1], torch_results[-1]
 
     loss_np = two_layer_loss(params_np, X, Y)
     with torch.no_grad():
