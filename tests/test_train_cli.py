@@ -24,7 +24,7 @@ def small_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("run")
     result = _run(
         "--task", "digits-arithmetic", "--model", "gated", "--epochs", "2", "--n-train", "300",
-        "--seed", "3", "--device", "cpu", "--out", str(out),
+        "--seed", "3", "--device", "cpu", "--cooldown", "1", "--out", str(out),
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     return out, result
@@ -38,7 +38,7 @@ def test_final_line_is_json_with_the_test_metrics(small_run):
     assert summary["epochs"] == 2 and summary["n_train"] == 300 and summary["device"] == "cpu"
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["test_accuracy"] == summary["test_accuracy"]
-    assert len(metrics["history"]["train_loss"]) == 2
+    assert summary["cooldown"] == 1 and len(metrics["history"]["train_loss"]) == 2 + 1
     assert "epoch" in result.stderr  # the progress bar, on stderr
 
 
@@ -86,6 +86,7 @@ def test_help_documents_every_option():
         (["--lr", "-0.1"], "--lr: must be a number > 0"),
         (["--lr", "nan"], "--lr: must be a number > 0"),
         (["--seed", "1.5"], "--seed: must be a whole number"),
+        (["--cooldown", "-1"], "--cooldown: must be a whole number >= 0"),
         (["--device", "tpu"], "valid devices: auto, cpu, cuda, mps"),
     ],
 )

@@ -231,6 +231,10 @@ class FiLMFusion(nn.Module):
         self.image_dim, self.text_dim, self.out_dim = image_dim, text_dim, hidden_dim
         self.grid_channels = grid_channels
         self.film = nn.Linear(text_dim, 2 * grid_channels)
+        nn.init.zeros_(
+            self.film.weight
+        )  # start as the identity (gamma = beta = 0): the text learns to modulate
+        nn.init.zeros_(self.film.bias)
         self.conv = nn.Conv2d(grid_channels + 2, grid_channels, 3, padding=1)
         self.mlp = nn.Sequential(
             _mlp(image_dim + grid_channels + text_dim, hidden_dim), _mlp(hidden_dim, hidden_dim)
@@ -304,12 +308,13 @@ class CrossAttentionFusion(nn.Module):
 class GatedFusion(nn.Module):
     """Adaptive fusion: per-sample gates decide how much of each modality goes on.
 
-    h_image = ReLU(W_i image), h_text = ReLU(W_t text) (B, hidden_dim) each;
-    gates g = softmax(W_g [image, text], dim=1) (B, 2): one pair of weights per SAMPLE,
-    summing to 1; fused = [g_image h_image, g_text h_text] (B, 2 hidden_dim) -> MLP ->
-    (B, hidden_dim). The weighted vectors are concatenated, not added, so the layers after
-    can still tell which modality a feature came from and combine the two. The gates of
-    the last batch are kept in `last_gates` (B, 2) so they can be plotted.
+    image (B, Di), text (B, Dt); gates g = softmax(W_g [image, text], dim=1) (B, 2): one
+    pair of weights per SAMPLE, summing to 1; fused = 2 [g_image image, g_text text]
+    (B, Di + Dt) -> MLP -> (B, hidden_dim). The weighted vectors are concatenated, not
+    added, so the layers after can still tell the modalities apart and combine them. The
+    gate layer starts at zero, so g = (1/2, 1/2) and (thanks to the factor 2) the model
+    starts out as early fusion; the gates then learn to move. The gates of the last batch
+    are kept in `last_gates` (B, 2) so they can be plotted.
 
     When to use it: when the reliability of each modality varies from sample to sample
     (a noisy caption here, a blurred image there), or to *see* which modality a model
