@@ -214,7 +214,7 @@ def load_checkpoint(path, device="cpu"):
     model = build_model(config.pop("name"), **config)
     model.load_state_dict(checkpoint["state_dict"])
     model.to(device).eval()
-    return model, Vocab(checkpoint["vocab"][2:]), checkpoint
+    return model, Vocab(checkpoint["vocab"]), checkpoint  # Vocab re-adds <pad> = 0 and <unk> = 1 itself
 
 
 # --- the command ------------------------------------------------------------------

@@ -48,6 +48,7 @@ def test_checkpoint_loads_with_weights_only_and_gives_the_same_accuracy(small_ru
     raw = torch.load(out / "model.pt", weights_only=True)
     assert set(raw) >= {"state_dict", "config", "vocab"} and raw["config"]["name"] == "gated"
     model, vocab, _ = load_checkpoint(out / "model.pt")
+    assert vocab.itos == raw["vocab"] and raw["vocab"][:2] == ["<pad>", "<unk>"]
     test = load_task("digits-arithmetic", n_train=300, seed=3)["test"]
     accuracy = evaluate(model, TensorBatches(*to_tensors(test, vocab), batch_size=500, shuffle=False))[
         "accuracy"
