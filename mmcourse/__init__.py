@@ -9,6 +9,8 @@ Each module holds what one part of the course built, so later lessons can import
 - `mmcourse.data`       -- shapes-and-captions and digit tasks, splits, synced flips, batches (lesson 06)
 - `mmcourse.models`     -- PyTorch encoders (CNN, LSTM, bag of words) and fusion models (lessons 04-07)
 - `mmcourse.train`      -- `fit` and `evaluate`: the training loop, on CUDA, MPS or CPU
+- `mmcourse.train_cli`  -- `mmcourse train`: load a task, train a fusion model, save and reload checkpoints
+- `mmcourse.timing`     -- fair timing on a busy machine (best of several runs)
 - `mmcourse.metrics`    -- accuracy and friends, written out so they can be read
 - `mmcourse.env`        -- device choice (CUDA, then MPS, then CPU) and the environment report (lesson 00)
 - `mmcourse.checks`     -- `check(exercise_id, answer)`: immediate feedback on exercises
