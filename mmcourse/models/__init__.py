@@ -3,6 +3,10 @@
 - `mmcourse.models.encoders` (lesson 04-05): `ImageEncoder` (a small CNN), `TextEncoder`
   (embedding + LSTM, the state at each caption's true last token), `BagOfWordsEncoder`
   (masked mean of embeddings), and the masking helpers `length_mask`, `gather_last`.
+- `mmcourse.models.fusion` (lesson 07): the fusion strategies -- `ImageOnly`, `TextOnly`,
+  `EarlyFusion`, `LateFusion`, `ProductFusion`, `FiLMFusion`, `CrossAttentionFusion`, `GatedFusion`.
+- `mmcourse.models.zoo` (lesson 07): `FusionClassifier` and `build_model(name, **config)` with a
+  registry of model names.
 
 Everything a submodule lists in `__all__` is importable from here:
 `from mmcourse.models import ImageEncoder, TextEncoder`.
