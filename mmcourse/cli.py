@@ -6,6 +6,7 @@ mmcourse exercises check        exit 1 if exercises/ is out of date with solutio
 mmcourse exercises refresh      re-execute solutions/ in place, storing their outputs
 mmcourse exercises list         every exercise id with its lesson
 mmcourse train                  train a fusion model on a course task (see mmcourse train --help)
+mmcourse predict                run a trained model on one PNG and one caption (see mmcourse predict --help)
 """
 
 from __future__ import annotations
@@ -61,6 +62,12 @@ def _train(args) -> int:
     return run(args)
 
 
+def _predict(args) -> int:
+    from .predict_cli import run
+
+    return run(args)
+
+
 def _doctor(args) -> int:
     from .env import doctor
 
@@ -88,6 +95,16 @@ def make_parser() -> argparse.ArgumentParser:
     )
     add_arguments(train)
     train.set_defaults(run=_train)
+
+    from .predict_cli import add_arguments as add_predict_arguments  # argparse only: torch loads on use
+
+    predict = commands.add_parser(
+        "predict",
+        help="run a trained model on one PNG image and one caption",
+        description="Run a trained model on one PNG image and one caption; print the match probability.",
+    )
+    add_predict_arguments(predict)
+    predict.set_defaults(run=_predict)
 
     ex = commands.add_parser("exercises", help="generate and check the exercise notebooks")
     ex_commands = ex.add_subparsers(dest="action", required=True, metavar="ACTION")
