@@ -20,6 +20,7 @@ ImportError that says so. TorchScript needs nothing beyond PyTorch.
 
 from __future__ import annotations
 
+import copy
 import importlib
 import os
 import warnings
@@ -104,7 +105,7 @@ def export_torchscript(model: nn.Module, path, images, tokens, lengths) -> Path:
     Load it back with load_torchscript(path) (torch.jit.load): no Python class needed, any batch size.
     """
     path = Path(path)
-    wrapper = ExportableClassifier(model.cpu()).eval()
+    wrapper = ExportableClassifier(copy.deepcopy(model).cpu()).eval()  # the caller's model stays where it is
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")  # tracer and deprecation warnings: the parity check is the referee
         traced = torch.jit.trace(wrapper, _example(images, tokens, lengths), check_trace=False)
@@ -125,7 +126,7 @@ def export_onnx(model: nn.Module, path, images, tokens, lengths, opset: int = 17
     """Export to ONNX with a dynamic batch size and caption length; returns the path."""
     _require("onnx")
     path = Path(path)
-    wrapper = ExportableClassifier(model.cpu()).eval()
+    wrapper = ExportableClassifier(copy.deepcopy(model).cpu()).eval()  # the caller's model stays where it is
     dynamic = {
         "images": {0: "batch"},
         "tokens": {0: "batch", 1: "words"},
