@@ -128,3 +128,18 @@ def test_latency_table_and_file_size(tmp_path):
 def test_max_difference_refuses_different_shapes():
     with pytest.raises(ValueError, match="same shape"):
         export.max_difference(torch.zeros(2, 3), torch.zeros(3, 2))
+
+
+def test_the_latency_benchmark_runs_and_prints_the_table(capsys):
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_export_latency.py"
+    spec = importlib.util.spec_from_file_location("bench_export_latency", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    assert bench.main(["--model", "early", "--repeat", "1"]) == 0
+    out = capsys.readouterr().out
+    for runtime in ("PyTorch (eager)", "TorchScript"):
+        assert out.count(runtime) == 2  # batch 1 and batch 64
+    assert "largest |logit difference|" in out
