@@ -1,7 +1,9 @@
 """`mmcourse train`: train a fusion model on one of the course's tasks from the command line.
 
+    mmcourse train --task shapes               # lesson 08's model, with settings that reach >= 98 %
     mmcourse train --task digits-arithmetic --model early
     mmcourse train --task shapes --model attention --epochs 20 --out runs/shapes-attention
+    mmcourse train --task shapes --resume runs/shapes-matcher-seed0/model.pt   # continue a stopped run
 
 Writes DIR/model.pt (weights, the model's config and the vocabulary -- plain tensors,
 numbers and strings, so `torch.load(..., weights_only=True)` reads it) and
@@ -9,15 +11,15 @@ DIR/metrics.json, shows a progress bar on stderr, and prints as its LAST line on
 object: task, model, test_accuracy, test_loss, val_accuracy, seconds, device, ...
 
 The same steps are functions a notebook can call: `load_task` (data + vocabulary),
-`train_model` (build, fit, evaluate, save) and `load_checkpoint`. Torch is imported
-only when they run, so `mmcourse train --help` stays quick.
+`train_model` (build, fit, evaluate, save) and `load_checkpoint` (from
+mmcourse.checkpoint). Torch is imported only when they run, so `mmcourse train --help`
+stays quick.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -25,6 +27,9 @@ from pathlib import Path
 __all__ = [
     "TASKS",
     "TASK_DEFAULTS",
+    "DEFAULT_MODEL",
+    "MODEL_SETTINGS",
+    "settings_for",
     "load_task",
     "train_model",
     "load_checkpoint",
@@ -54,6 +59,21 @@ TASK_DEFAULTS = {  # settings that work for each task; a CPU trains any model in
         "model": {"image_channels": [32, 64], "hidden_dim": 128},
     },
 }
+DEFAULT_MODEL = {"shapes": "matcher", "digits-arithmetic": "early", "digits-captions": "early"}
+"""The model `mmcourse train --task T` trains when --model is not given."""
+
+MODEL_SETTINGS = {  # per (task, model): settings that override TASK_DEFAULTS for that model only
+    ("shapes", "matcher"): {
+        "n_train": 12000,
+        "epochs": 12,
+        "lr": 4e-3,
+        "batch_size": 64,
+        "cooldown": 0,
+        "fit": {"schedule": "cosine", "warmup": 0.15, "clip_grad": 1.0, "restore_best": True},
+    },
+}
+"""Lesson 08's CNN+LSTM matcher trains with a warm-up + cosine schedule and clipped gradients."""
+
 DEVICES = ("auto", "cpu", "cuda", "mps")
 N_TEST = 1000  # test pairs per task; the validation set has N_TEST // 2
 
@@ -107,18 +127,18 @@ def load_task(task: str, n_train: int | None = None, seed: int = 0, image_size: 
     return {"task": task, "train": train, "val": val, "test": test, "vocab": vocab, "model_config": config}
 
 
-def _save_atomically(obj, path: Path) -> None:
-    """torch.save to a temporary file next to `path`, then rename: a crash never leaves half a checkpoint."""
-    import torch
-
-    temporary = path.with_name(f".{path.name}.tmp")
-    torch.save(obj, temporary)
-    os.replace(temporary, path)
+def settings_for(task: str, model: str | None = None) -> dict:
+    """The training settings of `model` on `task`: TASK_DEFAULTS, then MODEL_SETTINGS on top."""
+    _check_task(task)
+    model = model or DEFAULT_MODEL[task]
+    settings = {**TASK_DEFAULTS[task], **MODEL_SETTINGS.get((task, model), {})}
+    settings["fit"] = dict(settings.get("fit", {}))
+    return settings
 
 
 def train_model(
     task: str,
-    model: str,
+    model: str | None = None,
     *,
     epochs: int | None = None,
     n_train: int | None = None,
@@ -130,30 +150,39 @@ def train_model(
     cooldown: int | None = None,
     progress: bool = True,
     data: dict | None = None,
+    resume=None,
+    fit_options: dict | None = None,
     **model_config,
 ):
     """Build `model` (a name from mmcourse.models.MODELS), train it on `task`, and test it.
 
-    Unset options take TASK_DEFAULTS[task]. `data` (a load_task result) skips
-    regenerating the data when several models are trained on the same task. With `out`
-    (a folder), writes out/model.pt and out/metrics.json. Returns (the trained model,
-    metrics: task, model, test_accuracy, test_loss, val_accuracy, train_loss, seconds,
-    device, epochs, n_train, seed, lr, batch_size, history).
+    model: default DEFAULT_MODEL[task] (lesson 08's "matcher" on shapes). Unset options
+    take settings_for(task, model). `data` (a load_task result) skips regenerating the
+    data when several models are trained on the same task. With `out` (a folder), the
+    best model so far is checkpointed to out/model.pt after every epoch (atomically: a
+    killed run leaves the last good file) and out/metrics.json is written at the end;
+    `resume` (a model.pt of a run stopped early) continues that run. fit_options: more
+    keyword arguments for mmcourse.train.fit (amp, compile, patience, train_transform, ...).
+    Returns (the trained model, metrics: task, model, test_accuracy, test_loss,
+    val_accuracy, train_loss, seconds, device, epochs, n_train, seed, lr, batch_size, history).
     """
     import torch
 
     from .data import TensorBatches, to_tensors
     from .env import pick_device
     from .models.zoo import _expect_name, build_model
-    from .train import evaluate, fit
+    from .train import History, evaluate, fit
 
     _check_task(task)
+    model = model or DEFAULT_MODEL[task]
     _expect_name(model)
-    defaults = TASK_DEFAULTS[task]
+    defaults = settings_for(task, model)
     epochs = defaults["epochs"] if epochs is None else epochs
     lr = defaults["lr"] if lr is None else lr
     batch_size = defaults["batch_size"] if batch_size is None else batch_size
     cooldown = defaults["cooldown"] if cooldown is None else cooldown
+    n_train = defaults["n_train"] if n_train is None else n_train
+    options = {**defaults["fit"], **(fit_options or {})}
     start = time.perf_counter()
     data = data or load_task(task, n_train, seed)
     device = pick_device(device) if not isinstance(device, torch.device) else device
@@ -163,12 +192,23 @@ def train_model(
     test = TensorBatches(*tensors["test"], batch_size=500, shuffle=False)
     torch.manual_seed(seed)
     net = build_model(model, **{**data["model_config"], **defaults.get("model", {}), **model_config})
-    history = fit(net, train, val, epochs=epochs, lr=lr, device=device, seed=seed, progress=progress)
+    checkpoint = None
+    if out is not None:
+        out = Path(out)
+        out.mkdir(parents=True, exist_ok=True)
+        checkpoint = out / "model.pt"
+    extra = {"vocab": data["vocab"], "task": task, "seed": seed}
+    history = fit(
+        net, train, val, epochs=epochs, lr=lr, device=device, seed=seed, progress=progress,
+        checkpoint=checkpoint, checkpoint_extra=extra, resume=resume, **options,
+    )  # fmt: skip
     if cooldown:  # a few last epochs at a tenth of the learning rate: the weights settle instead of jittering
         settled = fit(
             net, train, val, epochs=cooldown, lr=lr / 10, device=device, seed=seed + 1, progress=progress
         )
-        history = {key: history[key] + settled[key] for key in history}
+        history = History(
+            {key: history[key] + settled[key] for key in history}, history.seconds + settled.seconds
+        )
     result = evaluate(net, test)
     metrics = {
         "task": task,
@@ -185,36 +225,28 @@ def train_model(
         "lr": lr,
         "batch_size": batch_size,
         "cooldown": cooldown,
-        "history": history,
+        "history": history.to_dict(),
     }
-    if out is not None:
-        out = Path(out)
-        out.mkdir(parents=True, exist_ok=True)
-        checkpoint = {
-            "state_dict": {k: v.detach().cpu() for k, v in net.state_dict().items()},
-            "config": net.config,
-            "vocab": list(data["vocab"].itos),
-            "task": task,
-            "seed": seed,
+    if out is not None:  # the final model (the best epoch's, with restore_best) and its test metrics
+        from .checkpoint import save_checkpoint
+
+        summary = {
+            k: v for k, v in metrics.items() if isinstance(v, (int, float)) and not isinstance(v, bool)
         }
-        _save_atomically(checkpoint, out / "model.pt")
+        save_checkpoint(checkpoint, net, metrics=summary, **extra)
         (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
     return net, metrics
 
 
 def load_checkpoint(path, device="cpu"):
-    """(model in eval mode, Vocab, checkpoint dict) from a model.pt written by train_model / `mmcourse train`."""
-    import torch
+    """(model in eval mode, Vocab, checkpoint dict) from a model.pt written by train_model / `mmcourse train`.
 
-    from .models.zoo import build_model
-    from .text import Vocab
+    The same function as mmcourse.checkpoint.load_checkpoint (weights_only=True; a corrupt
+    or foreign file raises CheckpointError and builds nothing).
+    """
+    from .checkpoint import load_checkpoint as load
 
-    checkpoint = torch.load(Path(path), map_location=device, weights_only=True)
-    config = dict(checkpoint["config"])
-    model = build_model(config.pop("name"), **config)
-    model.load_state_dict(checkpoint["state_dict"])
-    model.to(device).eval()
-    return model, Vocab(checkpoint["vocab"]), checkpoint  # Vocab re-adds <pad> = 0 and <unk> = 1 itself
+    return load(path, device)
 
 
 # --- the command ------------------------------------------------------------------
