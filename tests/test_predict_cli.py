@@ -145,3 +145,15 @@ def test_a_missing_option_is_one_line_too(shapes_setup, capsys):
         main([str(path), "--caption", "a red circle"])
     assert stop.value.code == 2
     assert len(capsys.readouterr().err.strip().splitlines()) == 1
+
+
+def test_a_checkpoint_written_by_train_model_works(tmp_path, capsys):
+    from mmcourse.train_cli import train_model
+
+    train_model("shapes", "early", epochs=1, n_train=64, device="cpu", out=tmp_path, progress=False)
+    data = make_shapes(3, seed=11, image_size=16)
+    image = tmp_path / "scene.png"
+    matplotlib.image.imsave(image, data.images[0].transpose(1, 2, 0))
+    code, out, err = _run(capsys, tmp_path / "model.pt", "--image", image, "--caption", data.captions[0])
+    assert code == 0, err
+    assert 0 <= json.loads(out.splitlines()[-1])["probabilities"]["match"] <= 1
