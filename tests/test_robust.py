@@ -163,3 +163,35 @@ def test_accuracy_curves_on_a_model_that_reads_only_the_caption():
     assert text_curve[0] > 0.95 and text_curve[-1] < 0.7
     report = robust.missing_modality_accuracy(model, images, tokens, lengths, labels)
     assert report["image blank"] == report["both"] and report["caption empty"] < 0.7
+
+
+def test_modality_dropout_enters_fit_as_a_training_transform_only():
+    """fit applies the transform to every training batch and to no validation batch."""
+    images, tokens, lengths = _batch(B=40)
+    labels = torch.arange(40) % 2
+    train_batches = [
+        (images[:20], tokens[:20], lengths[:20], labels[:20]),
+        (images[20:], tokens[20:], lengths[20:], labels[20:]),
+    ]
+    val_batches = [(images, tokens, lengths, labels)]
+    dropout, seen = robust.ModalityDropout(1.0, seed=0), []
+
+    def transform(batch):
+        out = dropout(batch)
+        image_gone = (out[0] == 0).flatten(1).all(dim=1)
+        text_gone = out[2] == 1
+        seen.append((len(batch[0]), bool((image_gone ^ text_gone).all())))
+        return out
+
+    model = build_model("early", vocab_size=20, n_classes=2, in_channels=3, hidden_dim=16)
+    fit(
+        model,
+        train_batches,
+        val_batches,
+        epochs=2,
+        lr=1e-3,
+        device="cpu",
+        progress=False,
+        train_transform=transform,
+    )
+    assert seen == [(20, True)] * 4  # 2 epochs x 2 training batches, each pair missing exactly one modality
