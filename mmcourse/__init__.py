@@ -10,6 +10,10 @@ Each module holds what one part of the course built, so later lessons can import
 - `mmcourse.models`     -- PyTorch encoders (CNN, LSTM, bag of words) and fusion models (lessons 04-07)
 - `mmcourse.train`      -- `fit` and `evaluate`: the training loop, on CUDA, MPS or CPU
 - `mmcourse.train_cli`  -- `mmcourse train`: load a task, train a fusion model, save and reload checkpoints
+- `mmcourse.robust`     -- missing and corrupted modalities, robustness curves, modality dropout (lesson 09)
+- `mmcourse.explain`    -- saliency on pixels, word importance, modality weights (lesson 09)
+- `mmcourse.export`     -- TorchScript and ONNX export, parity and latency (lesson 09)
+- `mmcourse.predict_cli` -- `mmcourse predict CHECKPOINT --image scene.png --caption ...` (lesson 09)
 - `mmcourse.timing`     -- fair timing on a busy machine (best of several runs)
 - `mmcourse.metrics`    -- accuracy and friends, written out so they can be read
 - `mmcourse.env`        -- device choice (CUDA, then MPS, then CPU) and the environment report (lesson 00)

@@ -37,7 +37,8 @@ def _conda_packages() -> set[str]:
 
 def test_environment_yml_names_the_same_packages_as_pyproject():
     runtime = {_name(r) for r in PYPROJECT["project"]["dependencies"]}
-    assert _conda_packages() == runtime
+    export = {_name(r) for r in PYPROJECT["project"]["optional-dependencies"]["export"]}
+    assert _conda_packages() == runtime | export
 
 
 def test_environment_yml_uses_conda_forge_python_311_and_cpu_torch():
