@@ -122,14 +122,14 @@ def object_mask(centres, image_size: int, half: int | None = None) -> np.ndarray
     centres: (n, k, 2) pixel centres (x, y) of k objects (make_shapes' meta["centre"]);
     half: the boxes' half width (default: the half size make_shapes draws with).
     """
-    from .data.shapes import _object_half_size
+    from .data.shapes import object_half_size
 
     centres = np.asarray(centres)
     if centres.ndim != 3 or centres.shape[2] != 2:
         raise ValueError(
             f"centres must have shape (n, k, 2) -- (x, y) per object -- but has shape {centres.shape}."
         )
-    half = _object_half_size(image_size) if half is None else half
+    half = object_half_size(image_size) if half is None else half
     rows = np.arange(image_size)[None, None, :, None]
     cols = np.arange(image_size)[None, None, None, :]
     x, y = centres[..., 0][..., None, None], centres[..., 1][..., None, None]

@@ -26,7 +26,7 @@ from mmcourse.data import (
     split,
     swap_left_right,
 )
-from mmcourse.data.shapes import _object_half_size
+from mmcourse.data.shapes import object_half_size
 from mmcourse.text import Vocab
 
 
@@ -80,7 +80,7 @@ def test_objects_differ_in_colour_and_shape_and_are_separated(shapes):
     assert (meta["shape"][:, 0] != meta["shape"][:, 1]).all()
     delta = np.abs(meta["centre"][:, 0] - meta["centre"][:, 1])  # (n, 2): |dx|, |dy|
     main, cross = delta.max(axis=1), delta.min(axis=1)
-    half = _object_half_size(32)
+    half = object_half_size(32)
     assert (main >= 2 * half + 3).all() and (cross <= half // 2).all()
     horizontal = meta["layout"] == "horizontal"
     assert (delta[horizontal, 0] > delta[horizontal, 1]).all()
@@ -92,7 +92,7 @@ def test_other_image_sizes_keep_the_design(size):
     data = make_shapes(400, seed=size, image_size=size)
     np.testing.assert_array_equal(captions_true(data), data.labels.astype(bool))
     centres = data.meta["centre"]
-    half = _object_half_size(size)
+    half = object_half_size(size)
     assert centres.min() >= half and centres.max() <= size - 1 - half  # shapes stay inside the image
     main = np.abs(centres[:, 0] - centres[:, 1]).max(axis=1)
     assert (main >= 2 * half + 3).all()  # and never touch

@@ -48,6 +48,7 @@ __all__ = [
     "caption_is_true",
     "captions_true",
     "order_blind_oracle",
+    "object_half_size",
 ]
 
 COLOURS = {  # name -> RGB in [0, 1]
@@ -178,7 +179,7 @@ def _expect_relations(relations) -> tuple[str, ...]:
     return relations
 
 
-def _object_half_size(image_size: int) -> int:
+def object_half_size(image_size: int) -> int:
     """Half the width of a shape, in pixels: 4 for 32 x 32 scenes."""
     return max(2, (image_size * 3) // 22)
 
@@ -252,7 +253,7 @@ def _render(rng, centres, colour_idx, shape_idx, colours, shapes, image_size, no
     n, size = len(centres), image_size
     if noise > 0:
         windows, offsets = _noise_windows(rng, n, 3 * size * size)
-    half = _object_half_size(size)
+    half = object_half_size(size)
     palette = np.array([COLOURS[c] for c in colours], dtype=np.float32)  # (C, 3)
     images = np.empty((n, 3, size, size), dtype=np.float32)
     for start in range(0, n, chunk):
@@ -339,7 +340,7 @@ def make_shapes(
     horizontal = (
         rng.integers(0, len(axes), size=n) == 0 if len(axes) == 2 else np.full(n, axes == ["horizontal"])
     )
-    centres = _positions(rng, n, image_size, _object_half_size(image_size), horizontal)
+    centres = _positions(rng, n, image_size, object_half_size(image_size), horizontal)
 
     # 2. a true caption: object 0 "left of / above" object 1, or object 1 "right of / below" object 0
     flip = rng.random(n) < 0.5
