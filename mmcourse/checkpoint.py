@@ -28,13 +28,31 @@ from pathlib import Path
 
 import torch
 
-__all__ = ["CheckpointError", "FORMAT", "save_checkpoint", "read_checkpoint", "load_checkpoint"]
+__all__ = [
+    "CheckpointError",
+    "FORMAT",
+    "build_by_name",
+    "save_checkpoint",
+    "read_checkpoint",
+    "load_checkpoint",
+]
 
 FORMAT, VERSION = "mmcourse-checkpoint", 1
 
 
 class CheckpointError(ValueError):
     """A file that is not a readable mmcourse checkpoint (corrupt, truncated or foreign)."""
+
+
+def build_by_name(name: str, **config):
+    """A model from its config: the lesson-08 "matcher" (mmcourse.models.matching) or any zoo name."""
+    if name == "matcher":
+        from .models.matching import build_matcher
+
+        return build_matcher(name, **config)
+    from .models.zoo import build_model
+
+    return build_model(name, **config)
 
 
 def save_checkpoint(
@@ -106,7 +124,6 @@ def load_checkpoint(path, device="cpu"):
     Nothing from the file is executed (weights_only=True), and a corrupt or foreign
     file raises CheckpointError before any model is built.
     """
-    from .models.zoo import build_model
     from .text import Vocab
 
     checkpoint = read_checkpoint(path, device)
@@ -114,7 +131,7 @@ def load_checkpoint(path, device="cpu"):
     if "name" not in config:
         raise CheckpointError(f"{str(path)!r}: its config names no model (config has no 'name').")
     try:
-        model = build_model(config.pop("name"), **config)
+        model = build_by_name(config.pop("name"), **config)
         model.load_state_dict(checkpoint["state_dict"])
     except (ValueError, RuntimeError, TypeError) as error:
         raise CheckpointError(

@@ -127,6 +127,18 @@ def load_task(task: str, n_train: int | None = None, seed: int = 0, image_size: 
     return {"task": task, "train": train, "val": val, "test": test, "vocab": vocab, "model_config": config}
 
 
+def _expect_model(name) -> str:
+    """A model name of the zoo (mmcourse.models.MODELS) or lesson 08's "matcher"; ValueError otherwise."""
+    from .models.zoo import _expect_name
+
+    if name == "matcher":
+        return name
+    try:
+        return _expect_name(name)
+    except ValueError as error:
+        raise ValueError(str(error).replace("Valid names: ", "Valid names: matcher, ")) from None
+
+
 def settings_for(task: str, model: str | None = None) -> dict:
     """The training settings of `model` on `task`: TASK_DEFAULTS, then MODEL_SETTINGS on top."""
     _check_task(task)
@@ -168,14 +180,14 @@ def train_model(
     """
     import torch
 
+    from .checkpoint import build_by_name
     from .data import TensorBatches, to_tensors
     from .env import pick_device
-    from .models.zoo import _expect_name, build_model
     from .train import History, evaluate, fit
 
     _check_task(task)
     model = model or DEFAULT_MODEL[task]
-    _expect_name(model)
+    _expect_model(model)
     defaults = settings_for(task, model)
     epochs = defaults["epochs"] if epochs is None else epochs
     lr = defaults["lr"] if lr is None else lr
@@ -191,7 +203,7 @@ def train_model(
     val = TensorBatches(*tensors["val"], batch_size=500, shuffle=False)
     test = TensorBatches(*tensors["test"], batch_size=500, shuffle=False)
     torch.manual_seed(seed)
-    net = build_model(model, **{**data["model_config"], **defaults.get("model", {}), **model_config})
+    net = build_by_name(model, **{**data["model_config"], **defaults.get("model", {}), **model_config})
     checkpoint = None
     if out is not None:
         out = Path(out)
@@ -228,12 +240,13 @@ def train_model(
         "history": history.to_dict(),
     }
     if out is not None:  # the final model (the best epoch's, with restore_best) and its test metrics
-        from .checkpoint import save_checkpoint
+        from .checkpoint import read_checkpoint, save_checkpoint
 
         summary = {
             k: v for k, v in metrics.items() if isinstance(v, (int, float)) and not isinstance(v, bool)
         }
-        save_checkpoint(checkpoint, net, metrics=summary, **extra)
+        training = read_checkpoint(checkpoint).get("training")  # keep what --resume needs
+        save_checkpoint(checkpoint, net, metrics=summary, training=training, **extra)
         (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
     return net, metrics
 
@@ -307,11 +320,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--model",
-        default="early",
+        default=None,
         metavar="NAME",
-        help="the fusion model, a name from mmcourse.models.MODELS: image-only, text-only, early, late, "
-        "product, film, attention, gated; add -bow for a bag-of-words text encoder (e.g. early-bow) "
-        "(default: %(default)s)",
+        help="the model: matcher (lesson 08's CNN+LSTM matcher) or a name from mmcourse.models.MODELS: "
+        "image-only, text-only, early, late, product, film, attention, gated; add -bow for a "
+        "bag-of-words text encoder (e.g. early-bow) (default: matcher for shapes, early for the digit tasks)",
     )
     parser.add_argument(
         "--epochs", type=_positive_int, default=None, help="passes over the training set (default: per task)"
@@ -345,8 +358,36 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
         default=None,
         help="extra epochs at a tenth of the learning rate after --epochs (default: per task)",
     )
+    parser.add_argument(
+        "--patience",
+        type=_positive_int,
+        default=None,
+        help="stop after this many epochs without a better validation accuracy (default: never)",
+    )
+    parser.add_argument(
+        "--clip-grad", type=_positive_float, default=None, help="clip the gradient norm (default: per model)"
+    )
+    parser.add_argument(
+        "--amp",
+        choices=("auto", "on", "off"),
+        default="auto",
+        help="bf16 mixed precision: auto = on a CUDA GPU that supports it (default: auto)",
+    )
+    parser.add_argument("--compile", action="store_true", help="train through torch.compile")
+    parser.add_argument(
+        "--resume", type=Path, default=None, help="continue the run saved in this model.pt (same options)"
+    )
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     return parser
+
+
+def _fit_options(args) -> dict:
+    options = {"amp": {"auto": "auto", "on": True, "off": False}[args.amp], "compile": args.compile}
+    if args.patience is not None:
+        options["patience"] = args.patience
+    if args.clip_grad is not None:
+        options["clip_grad"] = args.clip_grad
+    return options
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -361,7 +402,6 @@ def make_parser() -> argparse.ArgumentParser:
 def run(args) -> int:
     """Run `mmcourse train` with parsed `args`; returns the exit code."""
     from .env import pick_device
-    from .models.zoo import _expect_name
 
     prog = "mmcourse train"
     try:
@@ -369,17 +409,18 @@ def run(args) -> int:
         if args.device not in DEVICES:
             raise UsageError(f"unknown device {args.device!r}; valid devices: {', '.join(DEVICES)}.")
         try:
-            _expect_name(args.model)
+            model = args.model or DEFAULT_MODEL[args.task]
+            _expect_model(model)
             device = pick_device(args.device)
         except ValueError as error:
             raise UsageError(str(error)) from None
     except UsageError as error:
         print(f"{prog}: error: {error}", file=sys.stderr)
         return 2
-    out = args.out or Path("runs") / f"{args.task}-{args.model}-seed{args.seed}"
+    out = args.out or Path("runs") / f"{args.task}-{model}-seed{args.seed}"
     _, metrics = train_model(
         args.task,
-        args.model,
+        model,
         epochs=args.epochs,
         n_train=args.n_train,
         seed=args.seed,
@@ -389,6 +430,8 @@ def run(args) -> int:
         batch_size=args.batch_size,
         cooldown=args.cooldown,
         progress=not args.no_progress,
+        resume=args.resume,
+        fit_options=_fit_options(args),
     )
     summary = {k: v for k, v in metrics.items() if k != "history"}
     print(f"wrote {out / 'model.pt'} and {out / 'metrics.json'}", file=sys.stderr)

@@ -69,6 +69,11 @@ def test_help_documents_every_option():
         "--out",
         "--lr",
         "--batch-size",
+        "--patience",
+        "--clip-grad",
+        "--amp",
+        "--compile",
+        "--resume",
     ):
         assert option in text
     for task in TASKS:
@@ -80,7 +85,7 @@ def test_help_documents_every_option():
     [
         (["--task", "mnist"], "valid tasks: shapes, digits-arithmetic, digits-captions"),
         (["--model", "erly"], "Did you mean 'early'"),
-        (["--model", "transformer"], "Valid names: image-only, text-only"),
+        (["--model", "transformer"], "Valid names: matcher, image-only, text-only"),
         (["--epochs", "0"], "--epochs: must be a whole number >= 1"),
         (["--epochs", "many"], "--epochs: must be a whole number >= 1, but got 'many'"),
         (["--n-train", "-5"], "--n-train: must be a whole number >= 1"),
@@ -101,3 +106,35 @@ def test_bad_values_give_one_line_and_exit_code_2(args, fragment, capsys):
     assert len(lines) == 1 and lines[0].startswith("mmcourse train: error:"), captured.err
     assert fragment in lines[0]
     assert "Traceback" not in captured.err and captured.out == ""
+
+
+def test_shapes_without_a_model_trains_the_lesson_08_matcher():
+    from mmcourse.train_cli import DEFAULT_MODEL, settings_for
+
+    assert (
+        DEFAULT_MODEL["shapes"] == "matcher" and make_parser().parse_args(["--task", "shapes"]).model is None
+    )
+    settings = settings_for("shapes")
+    assert settings["fit"]["schedule"] == "cosine" and settings["fit"]["clip_grad"] > 0
+    assert settings_for("shapes", "attention")["n_train"] == 5000  # lesson 07's settings stay as they were
+
+
+def test_matcher_run_checkpoints_and_resumes(tmp_path):
+    from mmcourse.train_cli import train_model
+
+    torch.set_num_threads(1)
+    data = load_task("shapes", n_train=256, seed=1)
+    model, metrics = train_model(
+        "shapes", epochs=2, data=data, device="cpu", out=tmp_path, progress=False, seed=1, batch_size=64
+    )
+    assert metrics["model"] == "matcher" and len(metrics["history"]["train_loss"]) == 2
+    loaded, vocab, checkpoint = load_checkpoint(tmp_path / "model.pt")
+    assert checkpoint["config"]["name"] == "matcher" and checkpoint["training"]["epoch"] == 2
+    test = TensorBatches(*to_tensors(data["test"], vocab), batch_size=500, shuffle=False)
+    assert evaluate(loaded, test)["accuracy"] == pytest.approx(metrics["test_accuracy"], abs=1e-9)
+    _, more = train_model(
+        "shapes", epochs=3, data=data, device="cpu", out=tmp_path, progress=False, seed=1, batch_size=64,
+        resume=tmp_path / "model.pt",
+    )  # fmt: skip
+    assert len(more["history"]["train_loss"]) == 3
+    assert more["history"]["train_loss"][:2] == metrics["history"]["train_loss"]

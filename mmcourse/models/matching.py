@@ -1,0 +1,240 @@
+"""Lesson 08's CNN+LSTM matcher: does the caption describe the scene? Built to check every word.
+
+Lesson 07's cross-attention model solves swapped and reversed captions but misses most
+*attribute* mismatches ("a green circle ..." when the scene holds a red circle). Two
+reasons, and one fix each:
+
+1. The softmax of attention always sums to 1: a query for "green circle" lands
+   *somewhere* even when nothing is green, and the attended vector alone does not say
+   how good the match was. `EvidenceAttentionFusion` keeps the best raw score of each
+   head ("how well did the best position fit?") as a feature.
+2. One sentence vector has to carry every word. `WordEvidenceFusion` also asks, for
+   EVERY word of the caption, how strongly the image supports it (a bilinear score
+   between the word's embedding and the image features), and hands the classifier
+   these per-word scores in caption order.
+
+`MatcherClassifier` puts a batch-normalised CNN (`NormedImageEncoder`), the LSTM
+`TextEncoder` and `WordEvidenceFusion` together; `build_matcher(**config)` builds it and
+records `.config`, so checkpoints rebuild it like any model of the zoo:
+
+    model = build_matcher(vocab_size=len(vocab))         # name "matcher"
+    logits = model(images, tokens, lengths)              # (B, 3, H, W), (B, T), (B,) -> (B, 2)
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .encoders import TextEncoder, length_mask
+from .fusion import _expect_pair, _mlp, coordinate_grid
+from .zoo import FusionClassifier
+
+__all__ = [
+    "NormedImageEncoder",
+    "EvidenceAttentionFusion",
+    "WordEvidenceFusion",
+    "MatcherClassifier",
+    "MATCHER_DEFAULTS",
+    "build_matcher",
+]
+
+
+class NormedImageEncoder(nn.Module):
+    """A CNN with batch normalisation: [conv 3x3 -> BatchNorm -> ReLU (-> max-pool 2)] per width.
+
+    images (B, in_channels, H, W) -> features (B, out_dim), and with return_grid=True also
+    the grid (B, channels[-1], H / 2^p, W / 2^p), p = min(pools, len(channels)): the first
+    `pools` layers halve the resolution. Batch normalisation keeps every layer's inputs
+    centred and scaled, which lets the matcher leave its chance-level plateau in a couple
+    of epochs instead of fifteen.
+    """
+
+    def __init__(self, in_channels: int = 3, channels=(16, 32, 32), out_dim: int = 64, pools: int = 2):
+        super().__init__()
+        layers, previous = [], in_channels
+        for i, width in enumerate(channels):
+            layers += [nn.Conv2d(previous, width, 3, padding=1), nn.BatchNorm2d(width), nn.ReLU()]
+            if i < pools:
+                layers.append(nn.MaxPool2d(2))
+            previous = width
+        self.in_channels, self.out_dim, self.grid_channels = in_channels, out_dim, previous
+        self.features = nn.Sequential(*layers)
+        self.project = nn.Sequential(nn.Linear(previous, out_dim), nn.ReLU())
+
+    def forward(self, images: torch.Tensor, return_grid: bool = False):
+        if images.dim() != 4 or images.shape[1] != self.in_channels:
+            raise ValueError(
+                f"images must have shape (B, {self.in_channels}, H, W) -- NCHW -- but have shape "
+                f"{tuple(images.shape)}. Channels last? Try images.permute(0, 3, 1, 2)."
+            )
+        grid = self.features(images)  # (B, C, h, w)
+        features = self.project(grid.amax(dim=(2, 3)))  # (B, out_dim)
+        return (features, grid) if return_grid else features
+
+
+class EvidenceAttentionFusion(nn.Module):
+    """Text-to-image cross-attention + the evidence of each match.
+
+    grid (B, C, h, w) + 2 coordinate channels -> values V (B, hw, C + 2) and keys
+    K = MLP(V) (B, hw, d); text (B, Dt) -> `heads` queries q (B, heads, d);
+    scores s = q K^T / sqrt(d) (B, heads, hw); attention a = softmax(s) over positions
+    (kept in `last_attention` (B, heads, h, w)); attended = a V (B, heads, C + 2);
+    evidence = max over positions of s (B, heads).
+    MLP([text, attended heads, evidence]) -> (B, hidden_dim).
+    """
+
+    needs_grid, outputs_logits = True, False
+
+    def __init__(
+        self,
+        image_dim: int,
+        text_dim: int,
+        grid_channels: int,
+        hidden_dim: int = 64,
+        heads: int = 2,
+        key_dim: int = 32,
+    ):
+        super().__init__()
+        self.image_dim, self.text_dim, self.out_dim = image_dim, text_dim, hidden_dim
+        self.grid_channels, self.heads, self.key_dim = grid_channels, heads, key_dim
+        self.keys = nn.Sequential(_mlp(grid_channels + 2, key_dim), nn.Linear(key_dim, key_dim))
+        self.queries = nn.Linear(text_dim, heads * key_dim)
+        self.sentence_dim = text_dim + heads * (grid_channels + 2) + heads
+        self.mlp = nn.Sequential(_mlp(self.sentence_dim, hidden_dim), _mlp(hidden_dim, hidden_dim))
+        self.last_attention = None
+
+    def forward(self, image, text, grid=None):
+        return self.mlp(self.sentence_features(image, text, grid))
+
+    def sentence_features(self, image, text, grid):
+        """[text, attended heads, evidence]: (B, Dt + heads * (C + 2) + heads)."""
+        _expect_pair(image, text, self.image_dim, self.text_dim)
+        if grid is None or grid.dim() != 4 or grid.shape[:2] != (image.shape[0], self.grid_channels):
+            got = None if grid is None else tuple(grid.shape)
+            raise ValueError(f"grid must have shape (B, {self.grid_channels}, h, w), but got {got}.")
+        B, _, h, w = grid.shape
+        coords = coordinate_grid(h, w, device=grid.device).to(grid.dtype).expand(B, -1, -1, -1)
+        values = torch.cat([grid, coords], dim=1).flatten(2).transpose(1, 2)  # (B, hw, C + 2)
+        keys = self.keys(values)  # (B, hw, d)
+        queries = self.queries(text).view(B, self.heads, self.key_dim)  # (B, heads, d)
+        scores = queries @ keys.transpose(1, 2) / self.key_dim**0.5  # (B, heads, hw)
+        attention = torch.softmax(scores, dim=2)
+        self.last_attention = attention.detach().view(B, self.heads, h, w)
+        attended = (attention @ values).flatten(1)  # (B, heads * (C + 2))
+        evidence = scores.amax(dim=2)  # (B, heads): how well the best position fits each query
+        return torch.cat([text, attended, evidence], dim=1)
+
+
+class WordEvidenceFusion(EvidenceAttentionFusion):
+    """EvidenceAttentionFusion + how strongly the image supports EACH word.
+
+    words (B, T, E): the caption's word embeddings; mask (B, T): True at real tokens.
+    For word t and each of `word_heads` heads: evidence[t] = (W_q e_t) . (W_k image) / sqrt(d)
+    + b(e_t), a bilinear score between the word and the image features plus a learned
+    per-word offset (so "a" or "is" can always be satisfied) -> (B, T, word_heads), zero
+    at padding, padded to `max_words` positions and flattened, in caption order.
+    MLP([sentence features, word evidence]) -> (B, hidden_dim).
+    """
+
+    needs_words = True
+
+    def __init__(
+        self,
+        image_dim: int,
+        text_dim: int,
+        grid_channels: int,
+        hidden_dim: int = 64,
+        heads: int = 2,
+        key_dim: int = 32,
+        word_dim: int = 32,
+        word_heads: int = 2,
+        max_words: int = 12,
+    ):
+        super().__init__(image_dim, text_dim, grid_channels, hidden_dim, heads, key_dim)
+        self.word_heads, self.max_words = word_heads, max_words
+        self.word_queries = nn.Linear(word_dim, word_heads * key_dim)
+        self.word_keys = nn.Linear(image_dim, word_heads * key_dim)
+        self.word_offset = nn.Linear(word_dim, word_heads)
+        width = self.sentence_dim + word_heads * max_words
+        self.mlp = nn.Sequential(_mlp(width, hidden_dim), _mlp(hidden_dim, hidden_dim))
+
+    def word_evidence(self, image, words, mask):
+        """(B, T, word_heads): how strongly the image supports each word; 0 at padding."""
+        B, T, _ = words.shape
+        keys = self.word_keys(image).view(B, 1, self.word_heads, self.key_dim)  # (B, 1, m, d)
+        queries = self.word_queries(words).view(B, T, self.word_heads, self.key_dim)  # (B, T, m, d)
+        evidence = (queries * keys).sum(dim=3) / self.key_dim**0.5 + self.word_offset(words)
+        return evidence.masked_fill(~mask[:, :, None], 0.0)
+
+    def forward(self, image, text, grid=None, words=None, mask=None):
+        if words is None or mask is None:
+            raise ValueError(
+                "WordEvidenceFusion needs words (B, T, E) and mask (B, T): use MatcherClassifier."
+            )
+        T = words.shape[1]
+        if T > self.max_words:
+            raise ValueError(
+                f"captions have {T} tokens, but this model reads at most max_words={self.max_words}."
+            )
+        evidence = self.word_evidence(image, words, mask)
+        evidence = nn.functional.pad(evidence, (0, 0, 0, self.max_words - T)).flatten(1)
+        return self.mlp(torch.cat([self.sentence_features(image, text, grid), evidence], dim=1))
+
+
+class MatcherClassifier(FusionClassifier):
+    """FusionClassifier whose fusion also receives the caption's words and their mask.
+
+    forward(images (B, C, H, W), tokens (B, T), lengths (B,)) -> logits (B, n_classes).
+    """
+
+    def features(self, images, tokens, lengths) -> torch.Tensor:
+        image, grid = self.image_encoder(images, return_grid=True)
+        text = self.text_encoder(tokens, lengths)  # (B, Dt): the LSTM's state at the last real token
+        words = self.text_encoder.embedding(tokens)  # (B, T, E)
+        mask = length_mask(torch.as_tensor(lengths, device=tokens.device), tokens.shape[1])
+        return self.fusion(image, text, grid=grid, words=words, mask=mask)
+
+
+MATCHER_DEFAULTS = {
+    "n_classes": 2,
+    "vocab_size": 100,
+    "in_channels": 3,
+    "image_channels": [16, 32, 32],
+    "pools": 2,
+    "image_dim": 64,
+    "embed_dim": 32,
+    "text_dim": 64,
+    "hidden_dim": 64,
+    "heads": 2,
+    "word_heads": 2,
+    "max_words": 12,
+}
+
+
+def build_matcher(name: str = "matcher", **config) -> MatcherClassifier:
+    """Lesson 08's matcher (CNN with batch norm + LSTM + word evidence); `.config` rebuilds it.
+
+    config (all optional, MATCHER_DEFAULTS lists them): n_classes, vocab_size, in_channels,
+    image_channels (conv widths), pools (how many of them halve the resolution), image_dim,
+    embed_dim, text_dim, hidden_dim, heads (sentence-level attention heads), word_heads,
+    max_words (the longest caption, in tokens).
+    """
+    if name != "matcher":
+        raise ValueError(f"build_matcher builds the model 'matcher', not {name!r}.")
+    unknown = sorted(set(config) - set(MATCHER_DEFAULTS))
+    if unknown:
+        raise ValueError(
+            f"unknown setting(s) {unknown} for the matcher; valid: {', '.join(MATCHER_DEFAULTS)}."
+        )
+    c = {**MATCHER_DEFAULTS, **config}
+    c["image_channels"] = [int(w) for w in c["image_channels"]]
+    image = NormedImageEncoder(c["in_channels"], tuple(c["image_channels"]), c["image_dim"], c["pools"])
+    text = TextEncoder(c["vocab_size"], c["embed_dim"], c["text_dim"])
+    fusion = WordEvidenceFusion(
+        c["image_dim"], c["text_dim"], image.grid_channels, c["hidden_dim"], heads=c["heads"],
+        word_dim=c["embed_dim"], word_heads=c["word_heads"], max_words=c["max_words"],
+    )  # fmt: skip
+    model = MatcherClassifier(image, text, fusion, c["n_classes"])
+    model.config = {"name": "matcher", **c}
+    return model
