@@ -138,3 +138,38 @@ def test_matcher_run_checkpoints_and_resumes(tmp_path):
     )  # fmt: skip
     assert len(more["history"]["train_loss"]) == 3
     assert more["history"]["train_loss"][:2] == metrics["history"]["train_loss"]
+
+
+def _benchmark(name):
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_gpu_check_runs_in_its_reduced_cpu_mode(tmp_path):
+    torch.set_num_threads(1)
+    out = tmp_path / "gpu.json"
+    results = _benchmark("gpu_check").main(["--quick", "--device", "cpu", "--steps", "2", "--out", str(out)])
+    assert results[0]["device"] == "cpu" and results[0]["quick"] is True
+    rows = {row["config"]: row for row in results[1:]}
+    assert set(rows) == {"fp32", "bf16"} and not any("error" in row for row in rows.values())
+    for row in rows.values():
+        assert row["train_samples_per_s"] > 0 and 0 <= row["time_to_98_test_accuracy"] <= 1
+        assert row["time_to_98_peak_rss_mb"] > 0
+    assert json.loads(out.read_text()) == results
+
+
+def test_pipeline_and_time_to_target_benchmarks_print_their_figures(capsys):
+    torch.set_num_threads(1)
+    result = _benchmark("bench_pipeline").main(
+        ["--n-train", "256", "--steps", "5", "--repeat", "1", "--threads", "1"]
+    )
+    assert result["pipeline_ratio_course_vs_naive"] > 0 and result["train_ratio_course_vs_naive"] > 0
+    assert "target >= 3x" in capsys.readouterr().out
+    run = _benchmark("bench_time_to_98").run(target=0.99, threads=1, max_epochs=1, device="cpu", n_train=256)
+    assert run["epochs"] == 1 and run["seconds"] > run["data_seconds"] > 0 and run["peak_rss_mb"] > 0

@@ -50,7 +50,7 @@ class NormedImageEncoder(nn.Module):
     of epochs instead of fifteen.
     """
 
-    def __init__(self, in_channels: int = 3, channels=(16, 32, 32), out_dim: int = 64, pools: int = 2):
+    def __init__(self, in_channels: int = 3, channels=(32, 64, 64), out_dim: int = 64, pools: int = 2):
         super().__init__()
         layers, previous = [], in_channels
         for i, width in enumerate(channels):
@@ -200,7 +200,7 @@ MATCHER_DEFAULTS = {
     "n_classes": 2,
     "vocab_size": 100,
     "in_channels": 3,
-    "image_channels": [16, 32, 32],
+    "image_channels": [32, 64, 64],
     "pools": 2,
     "image_dim": 64,
     "embed_dim": 32,

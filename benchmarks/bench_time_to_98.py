@@ -1,0 +1,94 @@
+"""Time to a target test accuracy on shapes from a cold start, data generation included.
+
+    python benchmarks/bench_time_to_98.py [--target 0.98] [--threads 2] [--max-epochs 20] [--device auto]
+
+The clock starts before the data are generated: generate the shapes data, encode it and
+move it to the device, build lesson 08's matcher, train with mmcourse.train.fit (the
+settings of `mmcourse train --task shapes`) and stop as soon as the VALIDATION accuracy
+reaches the target; then measure the test accuracy. Prints the seconds, the epochs, the
+test accuracy, whether the target was reached, and the peak resident memory (RSS) of
+the process. The issue's target: >= 98 % test accuracy in <= 60 s on 2 CPU cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import sys
+import time
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process so far, in MB (ru_maxrss is kB on Linux, bytes on macOS)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2**20 if sys.platform == "darwin" else peak / 2**10
+
+
+def run(target=0.98, threads=2, max_epochs=None, device="auto", n_train=None, batch_size=None, amp="auto",
+        compile=False, seed=0) -> dict:  # fmt: skip
+    start = time.perf_counter()
+    import torch
+
+    from mmcourse.data import TensorBatches, to_tensors
+    from mmcourse.env import pick_device
+    from mmcourse.models.matching import build_matcher
+    from mmcourse.train import evaluate, fit
+    from mmcourse.train_cli import load_task, settings_for
+
+    torch.set_num_threads(threads)
+    device = pick_device(device)
+    settings = settings_for("shapes", "matcher")
+    epochs = max_epochs or settings["epochs"]
+    batch_size = batch_size or settings["batch_size"]
+    data = load_task("shapes", n_train=n_train or settings["n_train"], seed=seed)
+    tensors = {part: to_tensors(data[part], data["vocab"], device) for part in ("train", "val", "test")}
+    data_seconds = time.perf_counter() - start
+    train = TensorBatches(*tensors["train"], batch_size=batch_size, shuffle=True, seed=seed)
+    val = TensorBatches(*tensors["val"], batch_size=500, shuffle=False)
+    test = TensorBatches(*tensors["test"], batch_size=500, shuffle=False)
+    torch.manual_seed(seed)
+    model = build_matcher(**data["model_config"])
+    options = {**settings["fit"], "amp": amp, "compile": compile}
+    lr = settings["lr"] * (batch_size / settings["batch_size"]) ** 0.5  # larger batches, larger steps
+    history = fit(model, train, val, epochs=epochs, lr=lr, device=device, seed=seed, progress=False, target=target,
+                  **options)  # fmt: skip
+    accuracy = evaluate(model, test, amp=amp)["accuracy"]
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    seconds = time.perf_counter() - start
+    return {
+        "device": device.type,
+        "threads": threads,
+        "target": target,
+        "test_accuracy": round(accuracy, 4),
+        "reached": accuracy >= target,
+        "seconds": round(seconds, 2),
+        "data_seconds": round(data_seconds, 2),
+        "epochs": history.epochs,
+        "batch_size": batch_size,
+        "peak_rss_mb": round(peak_rss_mb()),
+    }
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--target", type=float, default=0.98)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--max-epochs", type=int, default=None)
+    parser.add_argument("--n-train", type=int, default=None)
+    parser.add_argument("--batch-size", type=int, default=None)
+    parser.add_argument("--device", default="auto")
+    args = parser.parse_args(argv)
+    result = run(args.target, args.threads, args.max_epochs, args.device, args.n_train, args.batch_size)
+    for key, value in result.items():
+        print(f"{key:<14} {value}")
+    verdict = "reached" if result["reached"] else "NOT reached"
+    print(f"target {args.target:.0%} {verdict}: test accuracy {result['test_accuracy']} in {result['seconds']} s "
+          f"(target <= 60 s on 2 CPU cores); peak RSS {result['peak_rss_mb']} MB")  # fmt: skip
+    print(json.dumps(result))
+    return result
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,128 @@
+"""Lesson 08 checkers: the reference answers pass, the classic mistakes get their own hint."""
+
+import numpy as np
+import pytest
+import torch
+from torch.nn import functional as F
+
+from mmcourse import metrics
+from mmcourse.checks import ExerciseFailed, check
+
+
+def _confusion(predictions, targets, n_classes):
+    counts = np.zeros((n_classes, n_classes), dtype=int)
+    for t, p in zip(targets, predictions):
+        counts[t, p] += 1
+    return counts
+
+
+def _prf(predictions, targets, n_classes):
+    result = metrics.precision_recall_f1(predictions, targets, n_classes)
+    return result["precision"], result["recall"], result["f1"]
+
+
+def _step(model, optimizer, batch, amp_dtype, max_norm):
+    *inputs, targets = batch
+    optimizer.zero_grad()
+    with torch.autocast(
+        targets.device.type, dtype=amp_dtype or torch.bfloat16, enabled=amp_dtype is not None
+    ):
+        logits = model(*inputs)
+    loss = F.cross_entropy(logits.float(), targets)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)
+    optimizer.step()
+    return loss.item()
+
+
+def _fails(exercise_id, answer, fragment):
+    with pytest.raises(ExerciseFailed) as info:
+        check(exercise_id, answer)
+    assert fragment in str(info.value), str(info.value)
+
+
+def test_reference_answers_pass(capsys):
+    assert check("confusion_matrix", _confusion)
+    assert check("confusion_matrix", lambda p, t, k: metrics.confusion_matrix(p, t, k))
+    assert check("precision_recall_f1", _prf)
+    assert check("train_step", _step)
+    out = capsys.readouterr().out
+    assert out.count("✓") == 4
+
+
+def test_confusion_matrix_mistakes():
+    _fails("confusion_matrix", lambda p, t, k: _confusion(p, t, k).T, "transposed")
+    _fails("confusion_matrix", lambda p, t, k: _confusion(p, t, k) * 2, "add up to")
+    _fails("confusion_matrix", lambda p, t, k: np.diag(np.diag(_confusion(p, t, k))), "off-diagonal")
+    _fails("confusion_matrix", lambda p, t, k: _confusion(p, t, k)[: k - 1], "should return shape")
+    _fails("confusion_matrix", lambda p, t, k: None, "returned None")
+
+
+def test_precision_recall_f1_mistakes():
+    def swapped(p, t, k):
+        precision, recall, f1 = _prf(p, t, k)
+        return recall, precision, f1
+
+    def nan_for_empty(p, t, k):
+        c = _confusion(p, t, k).astype(float)
+        with np.errstate(all="ignore"):
+            precision, recall = np.diag(c) / c.sum(axis=0), np.diag(c) / c.sum(axis=1)
+        return precision, recall, 2 * precision * recall / (precision + recall)
+
+    def arithmetic_f1(p, t, k):
+        precision, recall, _ = _prf(p, t, k)
+        return precision, recall, (precision + recall) / 2
+
+    _fails("precision_recall_f1", swapped, "swapped")
+    _fails("precision_recall_f1", nan_for_empty, "NaN")
+    _fails("precision_recall_f1", arithmetic_f1, "HARMONIC")
+    _fails("precision_recall_f1", lambda p, t, k: _prf(p, t, k)[:2], "three arrays")
+
+
+def test_train_step_mistakes():
+    def no_zero_grad(model, optimizer, batch, amp_dtype, max_norm):
+        *inputs, targets = batch
+        with torch.autocast("cpu", dtype=amp_dtype or torch.bfloat16, enabled=amp_dtype is not None):
+            logits = model(*inputs)
+        loss = F.cross_entropy(logits.float(), targets)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)
+        optimizer.step()
+        return loss.item()
+
+    def no_clip(model, optimizer, batch, amp_dtype, max_norm):
+        *inputs, targets = batch
+        optimizer.zero_grad()
+        with torch.autocast("cpu", dtype=amp_dtype or torch.bfloat16, enabled=amp_dtype is not None):
+            loss = F.cross_entropy(model(*inputs).float(), targets)
+        loss.backward()
+        optimizer.step()
+        return loss.item()
+
+    def no_autocast(model, optimizer, batch, amp_dtype, max_norm):
+        return _step(model, optimizer, batch, None, max_norm)
+
+    def clip_after_step(model, optimizer, batch, amp_dtype, max_norm):
+        *inputs, targets = batch
+        optimizer.zero_grad()
+        with torch.autocast("cpu", dtype=amp_dtype or torch.bfloat16, enabled=amp_dtype is not None):
+            loss = F.cross_entropy(model(*inputs).float(), targets)
+        loss.backward()
+        optimizer.step()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)
+        return loss.item()
+
+    def no_step(model, optimizer, batch, amp_dtype, max_norm):
+        *inputs, targets = batch
+        optimizer.zero_grad()
+        loss = F.cross_entropy(model(*inputs), targets)
+        loss.backward()
+        return loss.item()
+
+    _fails("train_step", no_zero_grad, "zero_grad")
+    _fails("train_step", no_clip, "not clipped")
+    _fails("train_step", clip_after_step, "not clipped")
+    _fails("train_step", no_autocast, "autocast")
+    _fails("train_step", no_step, "optimizer.step()")
+    _fails("train_step", lambda m, o, b, a, n: (_step(m, o, b, a, n), None)[1], "returned None")
+    _fails("train_step", lambda m, o, b, a, n: _step(m, o, b, a, n) * 2, "returned loss")
