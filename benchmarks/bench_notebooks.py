@@ -24,11 +24,15 @@ from mmcourse.refresh import execute_notebook  # noqa: E402
 
 
 def stated_seconds(nb) -> float | None:
-    """The run time a lesson's first cell promises, in seconds ("about 40 s", "about 2 min")."""
-    match = re.search(r"Expected run time:\**\s*about\s+(\d+(?:\.\d+)?)\s*(s|min)", nb.cells[0].source)
+    """The run time a lesson's first cell promises, in seconds ("about 40 s", "about 70–90 s", "about 2 min").
+
+    For a range, the upper end is the promise.
+    """
+    pattern = r"Expected run time:\**\s*about\s+(\d+(?:\.\d+)?)(?:\s*[–-]\s*(\d+(?:\.\d+)?))?\s*(s|min)"
+    match = re.search(pattern, nb.cells[0].source)
     if not match:
         return None
-    return float(match[1]) * (60 if match[2] == "min" else 1)
+    return float(match[2] or match[1]) * (60 if match[3] == "min" else 1)
 
 
 def main(paths: list[str]) -> int:
