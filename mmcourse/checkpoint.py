@@ -45,11 +45,7 @@ class CheckpointError(ValueError):
 
 
 def build_by_name(name: str, **config):
-    """A model from its config: the lesson-08 "matcher" (mmcourse.models.matching) or any zoo name."""
-    if name == "matcher":
-        from .models.matching import build_matcher
-
-        return build_matcher(name, **config)
+    """A model from its config: any name of the model zoo (mmcourse.models.MODELS), "matcher" included."""
     from .models.zoo import build_model
 
     return build_model(name, **config)

@@ -120,6 +120,7 @@ for _name, (_, _text) in _FUSIONS.items():
     MODELS[_name] = _text + " (LSTM text encoder)" if _name != "image-only" else _text
     if _name != "image-only":
         MODELS[f"{_name}-bow"] = _text + " (bag-of-words text encoder)"
+MODELS["matcher"] = "lesson 08's matcher: batch-norm CNN + LSTM + per-word evidence (mmcourse.models.matching)"
 
 DEFAULTS = {
     "n_classes": 2,
@@ -158,6 +159,10 @@ def build_model(name: str, **config) -> FusionClassifier:
     (attention only). The result's `.config` holds name + every setting used.
     """
     _expect_name(name)
+    if name == "matcher":  # lesson 08's model has its own module and settings (it builds on this one)
+        from .matching import build_matcher
+
+        return build_matcher(name, **config)
     unknown = sorted(set(config) - set(DEFAULTS))
     if unknown:
         raise ValueError(
