@@ -27,25 +27,6 @@ def _as_numpy(name: str, value) -> np.ndarray:
     return array
 
 
-def accuracy(predictions, targets) -> float:
-    """Fraction of samples whose predicted class equals the target.
-
-    predictions: (B, K) scores (logits or probabilities; the arg-max is the prediction)
-    or (B,) class indices; targets: (B,) class indices. Returns a float in [0, 1].
-    """
-    predictions, targets = _as_numpy("predictions", predictions), _as_numpy("targets", targets)
-    if predictions.ndim == 2:
-        predictions = predictions.argmax(axis=1)
-    if predictions.ndim != 1 or targets.shape != predictions.shape:
-        raise ValueError(
-            f"predictions must be (B, K) scores or (B,) classes matching targets (B,), but got "
-            f"predictions {predictions.shape} and targets {targets.shape}."
-        )
-    if len(targets) == 0:
-        raise ValueError("accuracy of an empty batch is undefined: targets has no samples.")
-    return float((predictions == targets).mean())
-
-
 def _class_indices(predictions, targets, n_classes):
     """(B,) predicted and true class indices as int arrays, and the number of classes K."""
     predictions, targets = _as_numpy("predictions", predictions), _as_numpy("targets", targets)
@@ -69,6 +50,18 @@ def _class_indices(predictions, targets, n_classes):
             f"{max(predictions.max(), targets.max())}."
         )
     return predictions, targets, n_classes
+
+
+def accuracy(predictions, targets) -> float:
+    """Fraction of samples whose predicted class equals the target.
+
+    predictions: (B, K) scores (logits or probabilities; the arg-max is the prediction)
+    or (B,) class indices; targets: (B,) class indices. Returns a float in [0, 1].
+    """
+    predictions, targets, _ = _class_indices(predictions, targets, None)
+    if len(targets) == 0:
+        raise ValueError("accuracy of an empty batch is undefined: targets has no samples.")
+    return float((predictions == targets).mean())
 
 
 def confusion_matrix(predictions, targets, n_classes: int | None = None) -> np.ndarray:
