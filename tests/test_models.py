@@ -113,3 +113,16 @@ def test_image_encoder_global_pool_options():
         assert ImageEncoder(1, (4,), out_dim=3, global_pool=pool)(images).shape == (2, 3)
     with pytest.raises(ValueError, match="global_pool must be 'max' or 'mean'"):
         ImageEncoder(1, global_pool="sum")
+
+
+def test_image_encoder_batch_norm_and_pools_options():
+    from torch import nn
+
+    from mmcourse.models import ImageEncoder
+
+    encoder = ImageEncoder(3, (8, 16, 16), 32, batch_norm=True, pools=2)
+    kinds = [type(layer) for layer in encoder.features]
+    assert kinds.count(nn.BatchNorm2d) == 3 and kinds.count(nn.MaxPool2d) == 2
+    features, grid = encoder(torch.rand(2, 3, 32, 32), return_grid=True)
+    assert features.shape == (2, 32) and grid.shape == (2, 16, 8, 8) and encoder.grid_channels == 16
+    assert nn.BatchNorm2d not in [type(layer) for layer in ImageEncoder().features]

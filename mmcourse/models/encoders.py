@@ -66,6 +66,10 @@ def gather_last(outputs: torch.Tensor, lengths) -> torch.Tensor:
 class ImageEncoder(nn.Module):
     """A small CNN: [conv -> ReLU -> max-pool] per entry of `channels`, then a feature vector.
 
+    batch_norm=True puts a BatchNorm2d after each conv (it keeps every layer's inputs centred
+    and scaled, so deeper CNNs leave the chance-level plateau sooner -- lesson 08's matcher);
+    pools (default: every layer) is how many of the first layers halve the resolution.
+
     images (B, in_channels, H, W) -> features (B, out_dim). The last feature grid
     (B, channels[-1], H / 2^k, W / 2^k) is pooled over all its positions -- the maximum
     (global_pool="max": "is this pattern anywhere?") or the mean ("mean") -- so the
@@ -81,20 +85,24 @@ class ImageEncoder(nn.Module):
         out_dim: int = 64,
         kernel_size: int = 3,
         global_pool="max",
+        batch_norm: bool = False,
+        pools: int | None = None,
     ):
         super().__init__()
         if global_pool not in ("max", "mean"):
             raise ValueError(f"global_pool must be 'max' or 'mean', but got {global_pool!r}.")
         self.global_pool = global_pool
         layers, previous = [], in_channels
-        for width in channels:
-            layers += [
-                nn.Conv2d(previous, width, kernel_size, padding=kernel_size // 2),
-                nn.ReLU(),
-                nn.MaxPool2d(2),
-            ]
+        pools = len(channels) if pools is None else pools
+        for i, width in enumerate(channels):
+            layers.append(nn.Conv2d(previous, width, kernel_size, padding=kernel_size // 2))
+            if batch_norm:
+                layers.append(nn.BatchNorm2d(width))
+            layers.append(nn.ReLU())
+            if i < pools:
+                layers.append(nn.MaxPool2d(2))
             previous = width
-        self.in_channels, self.out_dim = in_channels, out_dim
+        self.in_channels, self.out_dim, self.grid_channels = in_channels, out_dim, previous
         self.features = nn.Sequential(*layers)
         self.project = nn.Sequential(nn.Linear(previous, out_dim), nn.ReLU())
 

@@ -13,7 +13,7 @@ reasons, and one fix each:
    between the word's embedding and the image features), and hands the classifier
    these per-word scores in caption order.
 
-`MatcherClassifier` puts a batch-normalised CNN (`NormedImageEncoder`), the LSTM
+`MatcherClassifier` puts a batch-normalised CNN (`ImageEncoder(batch_norm=True)`), the LSTM
 `TextEncoder` and `WordEvidenceFusion` together; `build_matcher(**config)` builds it and
 records `.config`, so checkpoints rebuild it like any model of the zoo:
 
@@ -26,51 +26,17 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .encoders import TextEncoder, length_mask
+from .encoders import ImageEncoder, TextEncoder, length_mask
 from .fusion import _expect_pair, _mlp, coordinate_grid
 from .zoo import FusionClassifier
 
 __all__ = [
-    "NormedImageEncoder",
     "EvidenceAttentionFusion",
     "WordEvidenceFusion",
     "MatcherClassifier",
     "MATCHER_DEFAULTS",
     "build_matcher",
 ]
-
-
-class NormedImageEncoder(nn.Module):
-    """A CNN with batch normalisation: [conv 3x3 -> BatchNorm -> ReLU (-> max-pool 2)] per width.
-
-    images (B, in_channels, H, W) -> features (B, out_dim), and with return_grid=True also
-    the grid (B, channels[-1], H / 2^p, W / 2^p), p = min(pools, len(channels)): the first
-    `pools` layers halve the resolution. Batch normalisation keeps every layer's inputs
-    centred and scaled, which lets the matcher leave its chance-level plateau in a couple
-    of epochs instead of fifteen.
-    """
-
-    def __init__(self, in_channels: int = 3, channels=(32, 64, 64), out_dim: int = 64, pools: int = 2):
-        super().__init__()
-        layers, previous = [], in_channels
-        for i, width in enumerate(channels):
-            layers += [nn.Conv2d(previous, width, 3, padding=1), nn.BatchNorm2d(width), nn.ReLU()]
-            if i < pools:
-                layers.append(nn.MaxPool2d(2))
-            previous = width
-        self.in_channels, self.out_dim, self.grid_channels = in_channels, out_dim, previous
-        self.features = nn.Sequential(*layers)
-        self.project = nn.Sequential(nn.Linear(previous, out_dim), nn.ReLU())
-
-    def forward(self, images: torch.Tensor, return_grid: bool = False):
-        if images.dim() != 4 or images.shape[1] != self.in_channels:
-            raise ValueError(
-                f"images must have shape (B, {self.in_channels}, H, W) -- NCHW -- but have shape "
-                f"{tuple(images.shape)}. Channels last? Try images.permute(0, 3, 1, 2)."
-            )
-        grid = self.features(images)  # (B, C, h, w)
-        features = self.project(grid.amax(dim=(2, 3)))  # (B, out_dim)
-        return (features, grid) if return_grid else features
 
 
 class EvidenceAttentionFusion(nn.Module):
@@ -229,7 +195,9 @@ def build_matcher(name: str = "matcher", **config) -> MatcherClassifier:
         )
     c = {**MATCHER_DEFAULTS, **config}
     c["image_channels"] = [int(w) for w in c["image_channels"]]
-    image = NormedImageEncoder(c["in_channels"], tuple(c["image_channels"]), c["image_dim"], c["pools"])
+    image = ImageEncoder(
+        c["in_channels"], tuple(c["image_channels"]), c["image_dim"], batch_norm=True, pools=c["pools"]
+    )
     text = TextEncoder(c["vocab_size"], c["embed_dim"], c["text_dim"])
     fusion = WordEvidenceFusion(
         c["image_dim"], c["text_dim"], image.grid_channels, c["hidden_dim"], heads=c["heads"],
