@@ -334,6 +334,13 @@ class ModalityDropout:
         images, tokens, lengths, *rest = batch
         return (*modality_dropout(images, tokens, lengths, self.p, generator=self.generator), *rest)
 
+    def state_dict(self) -> dict:
+        """The random state, for checkpoints: fit saves it, so a resumed run drops the same modalities."""
+        return {"generator": self.generator.get_state()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.generator.set_state(state["generator"])
+
     def __repr__(self) -> str:
         return f"ModalityDropout(p={self.p})"
 

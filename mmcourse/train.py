@@ -274,7 +274,7 @@ def _is_better(result: dict, best: dict | None) -> bool:
     return (result["accuracy"], -result["loss"]) > (best["val_accuracy"], -best["val_loss"])
 
 
-def _resume_state(path, model, optimizer, scheduler, train_batches, device):
+def _resume_state(path, model, optimizer, scheduler, train_batches, device, transform=None):
     """Restore what a checkpoint's `training` entry saved; returns (history, start epoch, best)."""
     checkpoint = read_checkpoint(path, device="cpu")
     state = checkpoint.get("training")
@@ -287,6 +287,8 @@ def _resume_state(path, model, optimizer, scheduler, train_batches, device):
     if hasattr(train_batches, "epoch") and "batches_epoch" in state:
         train_batches.epoch = int(state["batches_epoch"])
     torch.set_rng_state(state["rng"])
+    if state.get("transform") is not None and hasattr(transform, "load_state_dict"):
+        transform.load_state_dict(state["transform"])  # e.g. the random draws of AttributeNegatives
     if device.type == "cuda" and state.get("cuda_rng") is not None:
         torch.cuda.set_rng_state(state["cuda_rng"])
     best = dict(state["best"]) if state.get("best") else None
@@ -295,7 +297,9 @@ def _resume_state(path, model, optimizer, scheduler, train_batches, device):
     return History.from_dict(state["history"]), int(state["epoch"]), best
 
 
-def _save_progress(path, model, optimizer, scheduler, train_batches, history, epoch, best, extra):
+def _save_progress(
+    path, model, optimizer, scheduler, train_batches, history, epoch, best, extra, transform=None
+):
     """Write the best weights + config + vocab + metrics, and the state to resume after `epoch`."""
     training = {
         "model": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
@@ -307,6 +311,7 @@ def _save_progress(path, model, optimizer, scheduler, train_batches, history, ep
         "rng": torch.get_rng_state(),
         "cuda_rng": torch.cuda.get_rng_state() if torch.cuda.is_available() else None,
         "batches_epoch": getattr(train_batches, "epoch", None),
+        "transform": transform.state_dict() if hasattr(transform, "state_dict") else None,
     }
     metrics = {k: v for k, v in (best or {}).items() if k != "state_dict"}
     weights = best["state_dict"] if best and "state_dict" in best else training["model"]
@@ -354,7 +359,8 @@ def fit(
 
     - optimizer: 'adam' or 'adamw' (decoupled weight decay); weight_decay.
     - train_transform: batch -> batch, applied (on the device) to every TRAINING batch
-      before the forward pass -- never to validation batches.
+      before the forward pass -- never to validation batches. If it has state_dict() /
+      load_state_dict() (its random state), checkpoints keep it, so a resumed run repeats.
     - schedule: None (constant lr), 'cosine' (linear warm-up over `warmup` of all steps,
       then cosine decay), or f(optimizer, total_steps) -> scheduler; stepped every batch.
     - clip_grad: clip the gradients' global L2 norm to this value.
@@ -385,7 +391,9 @@ def fit(
     scheduler = _make_schedule(schedule, opt, epochs * (steps_per_epoch or 1), warmup)
     history, start, best = History(), 0, None
     if resume is not None:
-        history, start, best = _resume_state(resume, model, opt, scheduler, train_batches, device)
+        history, start, best = _resume_state(
+            resume, model, opt, scheduler, train_batches, device, train_transform
+        )
     step_model = torch.compile(model) if compile else model
     bar = tqdm(range(start, epochs), desc=f"training on {device.type}", unit="epoch", disable=not progress)
     for epoch in bar:
@@ -431,7 +439,16 @@ def fit(
         if checkpoint is not None:
             history.stopped_early = stop
             _save_progress(
-                checkpoint, model, opt, scheduler, train_batches, history, epoch + 1, best, checkpoint_extra
+                checkpoint,
+                model,
+                opt,
+                scheduler,
+                train_batches,
+                history,
+                epoch + 1,
+                best,
+                checkpoint_extra,
+                train_transform,
             )
         if stop:
             history.stopped_early = True

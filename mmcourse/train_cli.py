@@ -30,6 +30,7 @@ __all__ = [
     "DEFAULT_MODEL",
     "MODEL_SETTINGS",
     "settings_for",
+    "training_transform",
     "load_task",
     "train_model",
     "load_checkpoint",
@@ -65,14 +66,16 @@ DEFAULT_MODEL = {"shapes": "matcher", "digits-arithmetic": "early", "digits-capt
 MODEL_SETTINGS = {  # per (task, model): settings that override TASK_DEFAULTS for that model only
     ("shapes", "matcher"): {
         "n_train": 12000,
-        "epochs": 12,
-        "lr": 4e-3,
-        "batch_size": 64,
+        "epochs": 8,
+        "lr": 3e-3,
+        "batch_size": 128,
         "cooldown": 0,
+        "negatives": 0.5,
         "fit": {"schedule": "cosine", "warmup": 0.15, "clip_grad": 1.0, "restore_best": True},
     },
 }
-"""Lesson 08's CNN+LSTM matcher trains with a warm-up + cosine schedule and clipped gradients."""
+"""Lesson 08's CNN+LSTM matcher trains with a warm-up + cosine schedule, clipped gradients and
+AttributeNegatives (rate `negatives`: new mismatches made from half the matching pairs of each batch)."""
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
 N_TEST = 1000  # test pairs per task; the validation set has N_TEST // 2
@@ -143,6 +146,41 @@ def settings_for(task: str, model: str | None = None) -> dict:
     return settings
 
 
+def training_transform(settings: dict, vocab, seed: int = 0, then=None):
+    """The batch transform `settings` asks for: AttributeNegatives when settings["negatives"] > 0.
+
+    then: another transform (e.g. robust.ModalityDropout) applied after it; returned alone
+    when the settings ask for none (None when neither exists).
+    """
+    rate = settings.get("negatives", 0)
+    if not rate:
+        return then
+    from .data import AttributeNegatives
+
+    negatives = AttributeNegatives(vocab, rate=rate, seed=seed)
+    return negatives if then is None else ChainedTransforms(negatives, then)
+
+
+class ChainedTransforms:
+    """Batch transforms applied one after the other; their random states are saved together."""
+
+    def __init__(self, *transforms):
+        self.transforms = transforms
+
+    def __call__(self, batch):
+        for transform in self.transforms:
+            batch = transform(batch)
+        return batch
+
+    def state_dict(self) -> dict:
+        return {i: t.state_dict() for i, t in enumerate(self.transforms) if hasattr(t, "state_dict")}
+
+    def load_state_dict(self, state: dict) -> None:
+        for i, t in enumerate(self.transforms):
+            if i in state and hasattr(t, "load_state_dict"):
+                t.load_state_dict(state[i])
+
+
 def train_model(
     task: str,
     model: str | None = None,
@@ -155,6 +193,7 @@ def train_model(
     lr: float | None = None,
     batch_size: int | None = None,
     cooldown: int | None = None,
+    negatives: float | None = None,
     progress: bool = True,
     data: dict | None = None,
     resume=None,
@@ -168,6 +207,7 @@ def train_model(
     data when several models are trained on the same task. With `out` (a folder), the
     best model so far is checkpointed to out/model.pt after every epoch (atomically: a
     killed run leaves the last good file) and out/metrics.json is written at the end;
+    negatives: the rate of AttributeNegatives (shapes only; 0 = none; default: per model);
     `resume` (a model.pt of a run stopped early) continues that run. fit_options: more
     keyword arguments for mmcourse.train.fit (amp, compile, patience, train_transform, ...).
     Returns (the trained model, metrics: task, model, test_accuracy, test_loss,
@@ -184,6 +224,15 @@ def train_model(
     model = model or DEFAULT_MODEL[task]
     _expect_model(model)
     defaults = settings_for(task, model)
+    if negatives is not None:
+        if isinstance(negatives, bool) or not isinstance(negatives, (int, float)) or not 0 <= negatives <= 1:
+            raise ValueError(f"negatives must be a rate in [0, 1], but got {negatives!r}.")
+        if negatives and task != "shapes":
+            raise ValueError(
+                f"negatives (changed colour or shape words) are for the shapes task only, not {task!r}: only there "
+                "is a caption with one attribute word changed guaranteed to be false."
+            )
+        defaults["negatives"] = negatives
     epochs = defaults["epochs"] if epochs is None else epochs
     lr = defaults["lr"] if lr is None else lr
     batch_size = defaults["batch_size"] if batch_size is None else batch_size
@@ -192,6 +241,9 @@ def train_model(
     options = {**defaults["fit"], **(fit_options or {})}
     start = time.perf_counter()
     data = data or load_task(task, n_train, seed)
+    options["train_transform"] = training_transform(
+        defaults, data["vocab"], seed, options.get("train_transform")
+    )
     device = pick_device(device) if not isinstance(device, torch.device) else device
     tensors = {part: to_tensors(data[part], data["vocab"], device) for part in ("train", "val", "test")}
     train = TensorBatches(*tensors["train"], batch_size=batch_size, shuffle=True, seed=seed)
@@ -232,6 +284,7 @@ def train_model(
         "lr": lr,
         "batch_size": batch_size,
         "cooldown": cooldown,
+        "negatives": defaults.get("negatives", 0),
         "history": history.to_dict(),
     }
     if out is not None:  # the final model (the best epoch's, with restore_best) and its test metrics
@@ -294,6 +347,16 @@ def _positive_float(text: str) -> float:
         raise argparse.ArgumentTypeError(f"must be a number > 0, but got {text!r}") from None
     if not value > 0 or value != value or value == float("inf"):
         raise argparse.ArgumentTypeError(f"must be a number > 0, but got {text!r}")
+    return value
+
+
+def _rate(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number in [0, 1], but got {text!r}") from None
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"must be a number in [0, 1], but got {text!r}")
     return value
 
 
@@ -368,6 +431,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
         default="auto",
         help="bf16 mixed precision: auto = on a CUDA GPU that supports it (default: auto)",
     )
+    parser.add_argument(
+        "--negatives",
+        type=_rate,
+        default=None,
+        metavar="RATE",
+        help="shapes only: make new mismatches from this share of each batch's matching pairs by changing "
+        "one colour or shape word (0 = none; default: per model, 0.5 for the matcher)",
+    )
     parser.add_argument("--compile", action="store_true", help="train through torch.compile")
     parser.add_argument(
         "--resume", type=Path, default=None, help="continue the run saved in this model.pt (same options)"
@@ -406,6 +477,8 @@ def run(args) -> int:
         try:
             model = args.model or DEFAULT_MODEL[args.task]
             _expect_model(model)
+            if args.negatives and args.task != "shapes":
+                raise ValueError(f"--negatives is for the shapes task only, not {args.task!r}.")
             device = pick_device(args.device)
         except ValueError as error:
             raise UsageError(str(error)) from None
@@ -424,6 +497,7 @@ def run(args) -> int:
         lr=args.lr,
         batch_size=args.batch_size,
         cooldown=args.cooldown,
+        negatives=args.negatives,
         progress=not args.no_progress,
         resume=args.resume,
         fit_options=_fit_options(args),

@@ -173,3 +173,44 @@ def test_pipeline_and_time_to_target_benchmarks_print_their_figures(capsys):
     assert "target >= 3x" in capsys.readouterr().out
     run = _benchmark("bench_time_to_98").run(target=0.99, threads=1, max_epochs=1, device="cpu", n_train=256)
     assert run["epochs"] == 1 and run["seconds"] > run["data_seconds"] > 0 and run["peak_rss_mb"] > 0
+
+
+class _Interrupt(Exception):
+    pass
+
+
+def test_matcher_with_attribute_negatives_resumes_exactly(tmp_path):
+    """The negatives' random draws are checkpointed: a resumed run repeats the uninterrupted one."""
+    from mmcourse.train_cli import train_model
+
+    torch.set_num_threads(1)
+    data = load_task("shapes", n_train=256, seed=2)
+    options = dict(epochs=3, data=data, device="cpu", progress=False, seed=2, batch_size=64)
+    _, full = train_model("shapes", **options)
+    assert full["negatives"] == 0.5
+    steps = {"n": 0, "crash": True}
+
+    def crash_in_epoch_three(batch):  # the same transform chain in both runs; only the first crashes
+        steps["n"] += 1
+        if steps["crash"] and steps["n"] > 2 * 4 + 1:  # 4 batches per epoch: one step into epoch three
+            raise _Interrupt
+        return batch
+
+    options["fit_options"] = {"train_transform": crash_in_epoch_three}
+    with pytest.raises(_Interrupt):
+        train_model("shapes", out=tmp_path, **options)
+    steps["crash"] = False
+    _, resumed = train_model("shapes", out=tmp_path, resume=tmp_path / "model.pt", **options)
+    assert resumed["history"]["train_loss"] == full["history"]["train_loss"]
+    assert resumed["test_accuracy"] == full["test_accuracy"]
+
+
+def test_negatives_option_is_checked():
+    from mmcourse.train_cli import train_model
+
+    with pytest.raises(ValueError, match="shapes task only"):
+        train_model("digits-captions", negatives=0.5, epochs=1, n_train=10)
+    with pytest.raises(ValueError, match=r"rate in \[0, 1\]"):
+        train_model("shapes", negatives=2, epochs=1, n_train=10)
+    with pytest.raises(SystemExit):
+        make_parser().parse_args(["--negatives", "1.5"])

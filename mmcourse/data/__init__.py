@@ -8,6 +8,7 @@
 - `split` -- train / val / test with a seed, and a shifted test set
 - `hflip_pair`, `hflip_data` -- flipping an image must flip "left" and "right" in its caption
 - `to_tensors`, `TensorBatches`, `PairDataset` -- getting the data to PyTorch
+- `AttributeNegatives` -- new mismatches from true captions, one colour or shape word changed
 """
 
 from .augment import *  # noqa: F403
@@ -18,9 +19,19 @@ from .digits import *  # noqa: F403
 from .digits import __all__ as _digits_all
 from .loaders import *  # noqa: F403
 from .loaders import __all__ as _loaders_all
+from .negatives import *  # noqa: F403
+from .negatives import __all__ as _negatives_all
 from .shapes import *  # noqa: F403
 from .shapes import __all__ as _shapes_all
 from .splits import *  # noqa: F403
 from .splits import __all__ as _splits_all
 
-__all__ = [*_dataset_all, *_shapes_all, *_digits_all, *_splits_all, *_augment_all, *_loaders_all]
+__all__ = [
+    *_dataset_all,
+    *_shapes_all,
+    *_digits_all,
+    *_splits_all,
+    *_augment_all,
+    *_loaders_all,
+    *_negatives_all,
+]

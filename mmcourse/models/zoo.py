@@ -120,7 +120,9 @@ for _name, (_, _text) in _FUSIONS.items():
     MODELS[_name] = _text + " (LSTM text encoder)" if _name != "image-only" else _text
     if _name != "image-only":
         MODELS[f"{_name}-bow"] = _text + " (bag-of-words text encoder)"
-MODELS["matcher"] = "lesson 08's matcher: batch-norm CNN + LSTM + per-word evidence (mmcourse.models.matching)"
+MODELS["matcher"] = (
+    "lesson 08's matcher: batch-norm CNN + LSTM + per-word evidence (mmcourse.models.matching)"
+)
 
 DEFAULTS = {
     "n_classes": 2,
