@@ -92,7 +92,12 @@ class ExportableClassifier(nn.Module):
             image, grid = model.image_encoder(images, return_grid=True)
         else:
             image, grid = model.image_encoder(images), None
-        return model.classifier(model.fusion(image, self.text_features(tokens, lengths), grid=grid))
+        text = self.text_features(tokens, lengths)
+        if getattr(model.fusion, "needs_words", False):  # lesson 08's matcher also scores every word
+            words = model.text_encoder.embedding(tokens)  # (B, T, E)
+            mask = length_mask(lengths, tokens.shape[1])  # (B, T), True at real words
+            return model.classifier(model.fusion(image, text, grid=grid, words=words, mask=mask))
+        return model.classifier(model.fusion(image, text, grid=grid))
 
 
 def _example(images, tokens, lengths):

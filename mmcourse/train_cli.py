@@ -66,7 +66,7 @@ DEFAULT_MODEL = {"shapes": "matcher", "digits-arithmetic": "early", "digits-capt
 MODEL_SETTINGS = {  # per (task, model): settings that override TASK_DEFAULTS for that model only
     ("shapes", "matcher"): {
         "n_train": 12000,
-        "epochs": 8,
+        "epochs": 10,
         "lr": 3e-3,
         "batch_size": 128,
         "cooldown": 0,

@@ -17,7 +17,7 @@ from mmcourse.export import (
 from mmcourse.models import build_model
 
 torch.set_num_threads(1)
-NAMES = ["early", "late", "gated", "film", "attention", "early-bow"]
+NAMES = ["early", "late", "gated", "film", "attention", "early-bow", "matcher"]
 
 
 def _batch(B, T, seed=0, vocab_size=20):

@@ -144,7 +144,9 @@ class WordEvidenceFusion(EvidenceAttentionFusion):
                 f"captions have {T} tokens, but this model reads at most max_words={self.max_words}."
             )
         evidence = self.word_evidence(image, words, mask)
-        evidence = nn.functional.pad(evidence, (0, 0, 0, self.max_words - T)).flatten(1)
+        # pad to max_words positions: pad by max_words, then keep the first max_words -- both
+        # constants, so a traced or ONNX-exported model works for any caption length <= max_words
+        evidence = nn.functional.pad(evidence, (0, 0, 0, self.max_words))[:, : self.max_words].flatten(1)
         return self.mlp(torch.cat([self.sentence_features(image, text, grid), evidence], dim=1))
 
 
