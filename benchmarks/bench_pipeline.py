@@ -12,6 +12,11 @@ All pipelines feed the SAME model (lesson 08's matcher) the same batch size, in 
 Printed: samples/s for making one epoch of batches (the pipeline alone) and for training
 steps (pipeline + model), and the ratios course / naive and course / dataset. The issue's
 target is a training-throughput ratio >= 3x on 2 CPU cores.
+
+Also printed, Amdahl's law: the share of a naive training step spent making its batch,
+and the largest training speed-up ANY pipeline could give on this device,
+1 / (1 - share) -- when the model's own arithmetic dominates (a CPU), no pipeline can
+reach 3x; on a GPU the model step is fast and the pipeline's share large.
 """
 
 from __future__ import annotations
@@ -101,12 +106,16 @@ def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n-train", type=int, default=8000)
     parser.add_argument("--steps", type=int, default=60)
-    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--batch-size", type=int, default=None, help="default: the matcher's training batch")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
+    if args.batch_size is None:
+        from mmcourse.train_cli import settings_for
+
+        args.batch_size = settings_for("shapes", "matcher")["batch_size"]
     device = pick_device(args.device)
     task = load_task("shapes", n_train=args.n_train, seed=0)
     feeds = pipelines(task["train"], task["vocab"], device, args.batch_size)
@@ -126,10 +135,15 @@ def main(argv=None) -> dict:
             result[f"{stage}_ratio_course_vs_{other}"] = round(
                 course / result[f"{stage}_{other}_samples_per_s"], 2
             )
+    share = result["train_naive_samples_per_s"] / result["pipeline_naive_samples_per_s"]
+    result["naive_pipeline_share_of_step"] = round(share, 3)
+    result["largest_possible_train_ratio"] = round(1 / (1 - share), 2) if share < 1 else float("inf")
     for key, value in result.items():
         print(f"{key:<40} {value}")
     print(
-        f"training-throughput ratio course / naive: {result['train_ratio_course_vs_naive']}x (target >= 3x)"
+        f"training-throughput ratio course / naive: {result['train_ratio_course_vs_naive']}x (target >= 3x); "
+        f"the naive pipeline is {share:.0%} of a naive step, so no pipeline can exceed "
+        f"{result['largest_possible_train_ratio']}x here (Amdahl)"
     )
     print(json.dumps(result))
     return result

@@ -1,6 +1,6 @@
 """`mmcourse predict`: ask a trained model about one image and one caption.
 
-    mmcourse predict runs/shapes-attention-seed0/model.pt --image scene.png \\
+    mmcourse predict runs/shapes-matcher-seed0/model.pt --image scene.png \\
         --caption "a red circle is left of a blue square"
     match probability: 0.9731
 

@@ -171,6 +171,8 @@ def test_pipeline_and_time_to_target_benchmarks_print_their_figures(capsys):
     )
     assert result["pipeline_ratio_course_vs_naive"] > 0 and result["train_ratio_course_vs_naive"] > 0
     assert "target >= 3x" in capsys.readouterr().out
+    share = result["train_naive_samples_per_s"] / result["pipeline_naive_samples_per_s"]
+    assert result["largest_possible_train_ratio"] == pytest.approx(1 / (1 - share), abs=0.01)
     run = _benchmark("bench_time_to_98").run(target=0.99, threads=1, max_epochs=1, device="cpu", n_train=256)
     assert run["epochs"] == 1 and run["seconds"] > run["data_seconds"] > 0 and run["peak_rss_mb"] > 0
 
