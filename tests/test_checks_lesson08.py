@@ -126,3 +126,74 @@ def test_train_step_mistakes():
     _fails("train_step", no_step, "optimizer.step()")
     _fails("train_step", lambda m, o, b, a, n: (_step(m, o, b, a, n), None)[1], "returned None")
     _fails("train_step", lambda m, o, b, a, n: _step(m, o, b, a, n) * 2, "returned loss")
+
+
+# --- attribute_negatives ------------------------------------------------------------
+
+COLOURS, SHAPES = ["red", "green", "blue", "yellow"], ["circle", "square", "triangle"]
+
+
+def _negatives(captions, labels, rate, rng, *, only_matches=True, keep_copy=True, slots="attributes",
+               exclude_old=True, same_group=True, changed_label=0):  # fmt: skip
+    """The reference answer, with one switch per classic mistake."""
+    new_captions, new_labels, sources = [], [], []
+    for i, (caption, label) in enumerate(zip(captions, labels)):
+        if (only_matches and label != 1) or rng.random() >= rate:
+            continue
+        words = caption.split()
+        if slots == "attributes":
+            candidates = [t for t, w in enumerate(words) if w in COLOURS or w in SHAPES]
+        elif slots == "first colour":
+            candidates = [1]
+        else:  # any word at all
+            candidates = list(range(len(words)))
+        t = candidates[rng.integers(len(candidates))]
+        group = COLOURS if words[t] in COLOURS else SHAPES
+        if not same_group:
+            group = COLOURS + SHAPES
+        choices = [w for w in group if w != words[t]] if exclude_old else group
+        words[t] = str(rng.choice(choices))
+        new_captions.append(" ".join(words))
+        new_labels.append(changed_label)
+        sources.append(i)
+        if keep_copy:
+            new_captions.append(caption)
+            new_labels.append(1)
+            sources.append(i)
+    return new_captions, np.array(new_labels, dtype=int), np.array(sources, dtype=int)
+
+
+def test_attribute_negatives_reference_passes():
+    assert check("attribute_negatives", _negatives)
+
+
+@pytest.mark.parametrize(
+    "mistake, fragment",
+    [
+        ({"only_matches": False}, "MISMATCHED pairs"),
+        ({"keep_copy": False}, "UNCHANGED as well"),
+        ({"slots": "any word"}, "colour or a shape word only"),
+        ({"same_group": False}, "replace a colour by another"),
+        ({"exclude_old": False}, "DIFFER from the old one"),
+        ({"slots": "first colour"}, "you never changed"),
+        ({"changed_label": 1}, "added 0 mismatches"),
+    ],
+)
+def test_attribute_negatives_mistakes_get_their_hint(mistake, fragment):
+    _fails("attribute_negatives", lambda *args: _negatives(*args, **mistake), fragment)
+
+
+def test_attribute_negatives_rate_is_respected():
+    _fails(
+        "attribute_negatives", lambda c, y, rate, rng: _negatives(c, y, 1.0, rng), "nothing should be added"
+    )
+    _fails(
+        "attribute_negatives", lambda c, y, rate, rng: _negatives(c, y, min(1.0, 4 * rate), rng), "about half"
+    )
+
+
+def test_attribute_negatives_wrong_return_shapes():
+    _fails(
+        "attribute_negatives", lambda c, y, rate, rng: _negatives(c, y, rate, rng)[:2], "return three things"
+    )
+    _fails("attribute_negatives", lambda c, y, rate, rng: ("a red circle", [0], [0]), "list of strings")

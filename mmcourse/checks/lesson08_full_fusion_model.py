@@ -1,4 +1,4 @@
-"""Checks for lesson 08 (the full fusion model): confusion_matrix, precision_recall_f1, train_step."""
+"""Checks for lesson 08 (the full fusion model): confusion_matrix, precision_recall_f1, train_step, attribute_negatives."""
 
 from __future__ import annotations
 
@@ -214,3 +214,154 @@ def check_train_step(answer):
             "forward under autocast, loss in float32, backward, clip_grad_norm_, step."
         )
     return f"correct on {len(cases)} cases: stale gradients cleared, autocast on, gradients clipped."
+
+
+# --- attribute_negatives ------------------------------------------------------------
+
+ATTRIBUTE_GROUPS = {"colour": ("red", "green", "blue", "yellow"), "shape": ("circle", "square", "triangle")}
+
+
+def _negatives_case(n: int = 240, seed: int = 8):
+    from ..data import make_shapes
+
+    return make_shapes(n, seed=seed)
+
+
+def _group_of(word: str):
+    return next((name for name, words in ATTRIBUTE_GROUPS.items() if word in words), None)
+
+
+def _expect_negatives_result(got, case: str, n: int):
+    """(captions list of str, labels (m,) int array, sources (m,) int array), or a hint."""
+    if not isinstance(got, (tuple, list)) or len(got) != 3:
+        fail(f"on {case} return three things: (new_captions, new_labels, sources), but got {_kind(got)}.")
+    captions, labels, sources = got
+    if isinstance(captions, str) or not all(isinstance(c, str) for c in captions):
+        fail(f"on {case} new_captions must be a list of strings, one per new pair.")
+    labels, sources = np.asarray(labels), np.asarray(sources)
+    if labels.shape != (len(captions),) or sources.shape != (len(captions),):
+        fail(
+            f"on {case} new_labels and sources must each hold one entry per new caption ({len(captions)}), "
+            f"but have shapes {labels.shape} and {sources.shape}."
+        )
+    if len(captions) and (
+        not np.issubdtype(sources.dtype, np.integer) or sources.min() < 0 or sources.max() >= n
+    ):
+        fail(
+            f"on {case} sources must be indices 0..{n - 1} of the batch's pairs (whose image each new pair uses)."
+        )
+    return list(captions), labels, sources
+
+
+def _kind(value) -> str:
+    return (
+        f"{type(value).__name__} of length {len(value)}"
+        if hasattr(value, "__len__")
+        else type(value).__name__
+    )
+
+
+@exercise(
+    "attribute_negatives",
+    lesson=LESSON,
+    description="new mismatches: one colour or shape word of a TRUE caption changed, batch kept balanced",
+)
+def check_attribute_negatives(answer):
+    """attribute_negatives(captions, labels, rate, rng) -> (new_captions, new_labels (m,), sources (m,))."""
+    from ..data import caption_is_true
+
+    expect_callable(
+        answer, "a function attribute_negatives(captions, labels, rate, rng) -> (captions, labels, sources)"
+    )
+    data = _negatives_case()
+    captions, labels, n = list(data.captions), data.labels.copy(), len(data)
+    matches = np.flatnonzero(labels == 1)
+
+    case = f"a batch of {n} shapes pairs with rate=1.0"
+    got = call_learner(answer, case, captions, labels, 1.0, np.random.default_rng(0))
+    new_captions, new_labels, sources = _expect_negatives_result(got, case, n)
+    if not set(np.unique(new_labels)) <= {0, 1}:
+        fail(
+            f"on {case} new labels must be 0 (mismatch) or 1 (match), but got {sorted(set(new_labels.tolist()))}."
+        )
+    if len(new_captions) and (labels[sources] != 1).any():
+        fail(
+            f"on {case} some new pairs come from MISMATCHED pairs (label 0). Only a TRUE caption is sure to "
+            "become false when a word changes — change a word of a false one and it may become true."
+        )
+    used = np.bincount(sources, minlength=n) if len(sources) else np.zeros(n, dtype=int)
+    if (new_labels == 0).sum() != (new_labels == 1).sum():
+        fail(
+            f"on {case} you added {(new_labels == 0).sum()} mismatches but {(new_labels == 1).sum()} matches. "
+            "Add each picked pair's caption UNCHANGED as well (label 1), so that the batch stays balanced."
+        )
+    if (used[matches] != 2).any():
+        fail(
+            f"on {case} every matching pair should give exactly two new pairs (changed + unchanged), but "
+            f"{int((used[matches] != 2).sum())} of the {len(matches)} matching pairs do not. With rate=1 every "
+            "matching pair is picked."
+        )
+    kinds = {"subject colour": 0, "subject shape": 0, "object colour": 0, "object shape": 0}
+    for caption, label, source in zip(new_captions, new_labels, sources):
+        old_words, new_words = captions[source].split(), caption.split()
+        if label == 1:
+            if caption != captions[source]:
+                fail(
+                    f"on {case} a pair labelled 1 (match) has the caption {caption!r}, not its source's own "
+                    f"{captions[source]!r}: the unchanged copy must be the original caption. Did you label a "
+                    "changed caption as a match?"
+                )
+            continue
+        if len(new_words) != len(old_words):
+            fail(f"on {case} {captions[source]!r} became {caption!r}: replace ONE word, keep the others.")
+        changed = [t for t, (a, b) in enumerate(zip(old_words, new_words)) if a != b]
+        if not changed:
+            fail(
+                f"on {case} a pair labelled 0 has its caption unchanged ({caption!r}): the new word must "
+                "DIFFER from the old one — exclude the old word when you draw its replacement."
+            )
+        if len(changed) > 1:
+            fail(
+                f"on {case} {captions[source]!r} became {caption!r}: change exactly ONE word, not {len(changed)}."
+            )
+        t = changed[0]
+        old, new = old_words[t], new_words[t]
+        if _group_of(old) is None:
+            fail(
+                f"on {case} you changed {old!r} into {new!r}. Change a colour or a shape word only: those are "
+                "the words whose change is guaranteed to turn a true caption false (the two objects of a scene "
+                "always differ in colour AND shape)."
+            )
+        if _group_of(new) != _group_of(old):
+            fail(
+                f"on {case} you replaced the {_group_of(old)} {old!r} by {new!r}: replace a colour by another "
+                "colour and a shape by another shape, so that the caption stays a sentence of the grammar."
+            )
+        meta = data.meta["colour"][source], data.meta["shape"][source], data.meta["centre"][source]
+        if caption_is_true(caption, *meta):  # pragma: no cover - impossible after the checks above
+            fail(f"on {case} the new caption {caption!r} is still true of its scene.")
+        role = "subject" if t < len(old_words) // 2 else "object"
+        kinds[f"{role} {_group_of(old)}"] += 1
+    never = [kind for kind, count in kinds.items() if count == 0]
+    if never:
+        fail(
+            f"on {case} you never changed the {', '.join(never)}: pick the word to change at random among ALL "
+            "the caption's colour and shape words (four of them), so that every kind of mismatch is made."
+        )
+
+    case = "the same batch with rate=0.0"
+    got = call_learner(answer, case, captions, labels, 0.0, np.random.default_rng(1))
+    if len(_expect_negatives_result(got, case, n)[0]) != 0:
+        fail(f"on {case} nothing should be added: each matching pair is picked with probability `rate`.")
+    case = "the same batch with rate=0.5"
+    got = call_learner(answer, case, captions, labels, 0.5, np.random.default_rng(2))
+    picked = len(_expect_negatives_result(got, case, n)[0]) / 2
+    if not 0.3 * len(matches) <= picked <= 0.7 * len(matches):
+        fail(
+            f"on {case} you picked {picked:g} of the {len(matches)} matching pairs; about half were expected. "
+            "Pick each matching pair with probability rate: rng.random() < rate."
+        )
+    return (
+        f"correct: only true captions changed, one colour or shape word each, every kind of change made, "
+        f"and the batch kept balanced ({len(matches)} matching pairs at rate 1)."
+    )
