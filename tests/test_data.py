@@ -547,3 +547,22 @@ def test_tensor_batches_stay_on_the_gpu(shapes):
     cpu = TensorBatches.from_data(shapes, vocab, device="cpu", batch_size=500, seed=0)
     for on_gpu, on_cpu in zip(gpu, cpu):  # the same order on either device
         assert all(torch.equal(a.cpu(), b) for a, b in zip(on_gpu, on_cpu))
+
+
+def test_mismatch_kinds_split_attribute_changes_into_colour_and_shape():
+    from mmcourse.data import mismatch_kinds, parse_caption
+
+    data = make_shapes(1200, seed=6)
+    kinds = mismatch_kinds(data)
+    assert set(kinds) == {"match", "swapped", "reversed", "attribute: colour", "attribute: shape"}
+    assert ((kinds == "attribute: colour") | (kinds == "attribute: shape")).sum() == (
+        data.meta["kind"] == "attribute"
+    ).sum()
+    assert abs((kinds == "attribute: shape").mean() - 1 / 12) < 0.03
+    for i in np.flatnonzero(kinds == "attribute: shape"):
+        sc, ss, _, oc, os_ = parse_caption(data.captions[i])
+        assert {sc, oc} == set(data.meta["colour"][i]) and not {ss, os_} <= set(data.meta["shape"][i])
+    for i in np.flatnonzero(kinds == "attribute: colour"):
+        sc, ss, _, oc, os_ = parse_caption(data.captions[i])
+        assert not {sc, oc} <= set(data.meta["colour"][i]) and {ss, os_} == set(data.meta["shape"][i])
+    assert (data.meta["kind"] == "attribute").any()  # the input's own metadata is left as it was

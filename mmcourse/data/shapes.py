@@ -48,6 +48,7 @@ __all__ = [
     "caption_is_true",
     "captions_true",
     "order_blind_oracle",
+    "mismatch_kinds",
     "object_half_size",
 ]
 
@@ -144,6 +145,20 @@ def order_blind_oracle(data: MultimodalData) -> np.ndarray:
         scene = set(zip(data.meta["colour"][i], data.meta["shape"][i]))
         predictions[i] = int({(sc, ss), (oc, os_)} == scene)
     return predictions
+
+
+def mismatch_kinds(data: MultimodalData) -> np.ndarray:
+    """(n,) object array: each pair's kind, with attribute mismatches split by what was changed.
+
+    "match", "swapped", "reversed", "attribute: colour" (a colour absent from the scene) or
+    "attribute: shape" (both colours are in the scene, so a shape was changed) -- for
+    error analyses that ask which kind of pair a model gets wrong.
+    """
+    kind = np.asarray(data.meta["kind"]).astype(object)
+    for i in np.flatnonzero(kind == "attribute"):
+        sc, _, _, oc, _ = parse_caption(data.captions[i])
+        kind[i] = "attribute: colour" if not {sc, oc} <= set(data.meta["colour"][i]) else "attribute: shape"
+    return kind
 
 
 # --- generation ------------------------------------------------------------------
