@@ -2,6 +2,7 @@
 
     python benchmarks/bench_time_to_98.py [--target 0.98] [--threads 2] [--max-epochs 20] [--device auto]
     python benchmarks/bench_time_to_98.py --negatives 0     # without AttributeNegatives: where it stalls
+    python benchmarks/bench_time_to_98.py --seed 0 1 2 3 4   # how often the recipe reaches the target
 
 The clock starts before the data are generated: generate the shapes data, encode it and
 move it to the device, build lesson 08's matcher, train with mmcourse.train.fit (the
@@ -90,17 +91,28 @@ def main(argv=None) -> dict:
     parser.add_argument("--batch-size", type=int, default=None)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--negatives", type=float, default=None, help="AttributeNegatives rate (0: none)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--seed", type=int, nargs="+", default=[0], help="one run per seed (data, weights, order)"
+    )
     args = parser.parse_args(argv)
-    result = run(args.target, args.threads, args.max_epochs, args.device, args.n_train, args.batch_size,
-                 seed=args.seed, negatives=args.negatives)  # fmt: skip
-    for key, value in result.items():
-        print(f"{key:<14} {value}")
-    verdict = "reached" if result["reached"] else "NOT reached"
-    print(f"target {args.target:.0%} {verdict}: test accuracy {result['test_accuracy']} in {result['seconds']} s "
-          f"(target <= 60 s on 2 CPU cores); peak RSS {result['peak_rss_mb']} MB")  # fmt: skip
-    print(json.dumps(result))
-    return result
+    results = []
+    for seed in args.seed:
+        result = run(args.target, args.threads, args.max_epochs, args.device, args.n_train, args.batch_size,
+                     seed=seed, negatives=args.negatives)  # fmt: skip
+        for key, value in result.items():
+            print(f"{key:<16} {value}")
+        verdict = "reached" if result["reached"] else "NOT reached"
+        print(f"seed {seed}: target {args.target:.0%} {verdict}: test accuracy {result['test_accuracy']} in "
+              f"{result['seconds']} s (target <= 60 s on 2 CPU cores); peak RSS {result['peak_rss_mb']} MB")  # fmt: skip
+        print(json.dumps(result), flush=True)
+        results.append(result)
+    if len(results) > 1:  # a recipe should reach the target from most starts, not from one lucky seed
+        reached = [r for r in results if r["reached"]]
+        seconds = sorted(r["seconds"] for r in results)
+        print(f"reached the target in {len(reached)} of {len(results)} seeds; seconds: median "
+              f"{seconds[len(seconds) // 2]}, worst {seconds[-1]}; test accuracies "
+              f"{[r['test_accuracy'] for r in results]}")  # fmt: skip
+    return results[0] if len(results) == 1 else results
 
 
 if __name__ == "__main__":

@@ -175,6 +175,17 @@ def test_pipeline_and_time_to_target_benchmarks_print_their_figures(capsys):
     assert result["largest_possible_train_ratio"] == pytest.approx(1 / (1 - share), abs=0.01)
     run = _benchmark("bench_time_to_98").run(target=0.99, threads=1, max_epochs=1, device="cpu", n_train=256)
     assert run["epochs"] == 1 and run["seconds"] > run["data_seconds"] > 0 and run["peak_rss_mb"] > 0
+    assert set(run["accuracy_by_kind"]) == {
+        "match",
+        "swapped",
+        "reversed",
+        "attribute: colour",
+        "attribute: shape",
+    }
+    runs = _benchmark("bench_time_to_98").main(
+        ["--n-train", "256", "--max-epochs", "1", "--threads", "1", "--seed", "0", "1", "--negatives", "0"]
+    )
+    assert [r["negatives"] for r in runs] == [0, 0] and "of 2 seeds" in capsys.readouterr().out
 
 
 class _Interrupt(Exception):
