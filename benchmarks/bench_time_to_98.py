@@ -3,19 +3,23 @@
     python benchmarks/bench_time_to_98.py [--target 0.98] [--threads 2] [--max-epochs 20] [--device auto]
     python benchmarks/bench_time_to_98.py --negatives 0     # without AttributeNegatives: where it stalls
     python benchmarks/bench_time_to_98.py --seed 0 1 2 3 4   # how often the recipe reaches the target
+    python benchmarks/bench_time_to_98.py --stop-early       # stop once validation says the target is reached
 
 The clock starts before the data are generated: generate the shapes data, encode it and
 move it to the device, build lesson 08's matcher, train with mmcourse.train.fit (the
-settings of `mmcourse train --task shapes`, AttributeNegatives included) and stop as soon as the VALIDATION accuracy
-reaches the target; then measure the test accuracy. Prints the seconds, the epochs, the
-test accuracy, whether the target was reached, the peak resident memory (RSS) of the
-process, and (after the clock stops) the test accuracy per kind of pair. The issue's target: >= 98 % test accuracy in <= 60 s on 2 CPU cores.
+settings of `mmcourse train --task shapes`, AttributeNegatives included: the whole recipe,
+or with --stop-early until the VALIDATION accuracy is one standard error above the target);
+then measure the test accuracy. Prints the seconds, the epochs, the test accuracy, whether the target was
+reached, the peak resident memory (RSS) of the process, and (after the clock stops) the
+test accuracy per kind of pair. The issue's target: >= 98 % test accuracy in <= 60 s on
+2 CPU cores.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import resource
 import sys
 import time
@@ -28,7 +32,7 @@ def peak_rss_mb() -> float:
 
 
 def run(target=0.98, threads=2, max_epochs=None, device="auto", n_train=None, batch_size=None, amp="auto",
-        compile=False, seed=0, negatives=None) -> dict:  # fmt: skip
+        compile=False, seed=0, negatives=None, stop_early=False) -> dict:  # fmt: skip
     start = time.perf_counter()
     import torch
 
@@ -56,7 +60,12 @@ def run(target=0.98, threads=2, max_epochs=None, device="auto", n_train=None, ba
     transform = training_transform(settings, data["vocab"], seed)
     options = {**settings["fit"], "amp": amp, "compile": compile, "train_transform": transform}
     lr = settings["lr"] * (batch_size / settings["batch_size"]) ** 0.5  # larger batches, larger steps
-    history = fit(model, train, val, epochs=epochs, lr=lr, device=device, seed=seed, progress=False, target=target,
+    # stop_early: stop when the VALIDATION accuracy is one standard error above the target (a
+    # 500-pair validation set measures 98 % only to +-0.6 points: stopping the moment it touches
+    # 98 % would stop about half the time at a model below 98 % on the test set). Otherwise the
+    # whole recipe runs, as `mmcourse train --task shapes` does.
+    stop_at = min(1.0, target + math.sqrt(target * (1 - target) / len(data["val"]))) if stop_early else None
+    history = fit(model, train, val, epochs=epochs, lr=lr, device=device, seed=seed, progress=False, target=stop_at,
                   **options)  # fmt: skip
     accuracy = evaluate(model, test, amp=amp)["accuracy"]
     if device.type == "cuda":
@@ -70,6 +79,7 @@ def run(target=0.98, threads=2, max_epochs=None, device="auto", n_train=None, ba
         "device": device.type,
         "threads": threads,
         "target": target,
+        "stop_at_val_accuracy": None if stop_at is None else round(stop_at, 4),
         "test_accuracy": round(accuracy, 4),
         "reached": accuracy >= target,
         "seconds": round(seconds, 2),
@@ -90,6 +100,11 @@ def main(argv=None) -> dict:
     parser.add_argument("--n-train", type=int, default=None)
     parser.add_argument("--batch-size", type=int, default=None)
     parser.add_argument("--device", default="auto")
+    parser.add_argument(
+        "--stop-early",
+        action="store_true",
+        help="stop once the validation accuracy is 1 s.e. above the target",
+    )
     parser.add_argument("--negatives", type=float, default=None, help="AttributeNegatives rate (0: none)")
     parser.add_argument(
         "--seed", type=int, nargs="+", default=[0], help="one run per seed (data, weights, order)"
@@ -98,7 +113,7 @@ def main(argv=None) -> dict:
     results = []
     for seed in args.seed:
         result = run(args.target, args.threads, args.max_epochs, args.device, args.n_train, args.batch_size,
-                     seed=seed, negatives=args.negatives)  # fmt: skip
+                     seed=seed, negatives=args.negatives, stop_early=args.stop_early)  # fmt: skip
         for key, value in result.items():
             print(f"{key:<16} {value}")
         verdict = "reached" if result["reached"] else "NOT reached"
