@@ -101,7 +101,7 @@ def train_seconds(batches, model, device, steps: int) -> tuple[float, int]:
 def main(argv=None) -> dict:
     from mmcourse.env import pick_device
     from mmcourse.models.matching import build_matcher
-    from mmcourse.train_cli import load_task
+    from mmcourse.tasks import config_for, load_task
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n-train", type=int, default=8000)
@@ -113,9 +113,7 @@ def main(argv=None) -> dict:
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     if args.batch_size is None:
-        from mmcourse.train_cli import settings_for
-
-        args.batch_size = settings_for("shapes", "matcher")["batch_size"]
+        args.batch_size = config_for("shapes", "matcher").batch_size
     device = pick_device(args.device)
     task = load_task("shapes", n_train=args.n_train, seed=0)
     feeds = pipelines(task["train"], task["vocab"], device, args.batch_size)

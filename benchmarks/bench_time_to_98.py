@@ -23,6 +23,7 @@ import math
 import resource
 import sys
 import time
+from dataclasses import replace
 
 
 def peak_rss_mb() -> float:
@@ -39,17 +40,18 @@ def run(target=0.98, threads=2, max_epochs=None, device="auto", n_train=None, ba
     from mmcourse.data import TensorBatches, mismatch_kinds, to_tensors
     from mmcourse.env import pick_device
     from mmcourse.models.matching import build_matcher
+    from mmcourse.tasks import config_for, load_task, training_transform
     from mmcourse.train import evaluate, fit, predict
-    from mmcourse.train_cli import load_task, settings_for, training_transform
 
     torch.set_num_threads(threads)
     device = pick_device(device)
-    settings = settings_for("shapes", "matcher")
+    preset = config_for("shapes", "matcher")
+    config = replace(preset, seed=seed, amp=amp, compile=compile, epochs=max_epochs or preset.epochs,
+                     batch_size=batch_size or preset.batch_size, n_train=n_train or preset.n_train)  # fmt: skip
     if negatives is not None:  # the rate of AttributeNegatives; 0 trains on the data set's own pairs alone
-        settings["negatives"] = negatives
-    epochs = max_epochs or settings["epochs"]
-    batch_size = batch_size or settings["batch_size"]
-    data = load_task("shapes", n_train=n_train or settings["n_train"], seed=seed)
+        config = replace(config, negatives=negatives)
+    batch_size = config.batch_size
+    data = load_task("shapes", n_train=config.n_train, seed=seed)
     tensors = {part: to_tensors(data[part], data["vocab"], device) for part in ("train", "val", "test")}
     data_seconds = time.perf_counter() - start
     train = TensorBatches(*tensors["train"], batch_size=batch_size, shuffle=True, seed=seed)
@@ -57,16 +59,19 @@ def run(target=0.98, threads=2, max_epochs=None, device="auto", n_train=None, ba
     test = TensorBatches(*tensors["test"], batch_size=500, shuffle=False)
     torch.manual_seed(seed)
     model = build_matcher(**data["model_config"])
-    transform = training_transform(settings, data["vocab"], seed)
-    options = {**settings["fit"], "amp": amp, "compile": compile, "train_transform": transform}
-    lr = settings["lr"] * (batch_size / settings["batch_size"]) ** 0.5  # larger batches, larger steps
+    transform = training_transform(config, data["vocab"])
+    config = replace(
+        config, lr=preset.lr * (batch_size / preset.batch_size) ** 0.5
+    )  # larger batches, larger steps
     # stop_early: stop when the VALIDATION accuracy is one standard error above the target (a
     # 500-pair validation set measures 98 % only to +-0.6 points: stopping the moment it touches
     # 98 % would stop about half the time at a model below 98 % on the test set). Otherwise the
     # whole recipe runs, as `mmcourse train --task shapes` does.
     stop_at = min(1.0, target + math.sqrt(target * (1 - target) / len(data["val"]))) if stop_early else None
-    history = fit(model, train, val, epochs=epochs, lr=lr, device=device, seed=seed, progress=False, target=stop_at,
-                  **options)  # fmt: skip
+    config = replace(config, target=stop_at)
+    history = fit(
+        model, train, val, device=device, progress=False, train_transform=transform, **config.fit_options()
+    )
     accuracy = evaluate(model, test, amp=amp)["accuracy"]
     if device.type == "cuda":
         torch.cuda.synchronize()
@@ -85,7 +90,7 @@ def run(target=0.98, threads=2, max_epochs=None, device="auto", n_train=None, ba
         "seconds": round(seconds, 2),
         "data_seconds": round(data_seconds, 2),
         "epochs": history.epochs,
-        "negatives": settings.get("negatives", 0),
+        "negatives": config.negatives,
         "batch_size": batch_size,
         "peak_rss_mb": round(peak_rss_mb()),
         "accuracy_by_kind": by_kind,

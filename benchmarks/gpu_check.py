@@ -76,7 +76,7 @@ def throughput(data, device, amp, channels_last, compile, batch_size, steps) -> 
 
 def main(argv=None) -> list:
     from mmcourse.env import pick_device
-    from mmcourse.train_cli import load_task
+    from mmcourse.tasks import load_task
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(

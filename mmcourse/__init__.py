@@ -8,11 +8,15 @@ Each module holds what one part of the course built, so later lessons can import
 - `mmcourse.text`       -- tokens, vocabulary, padding, bag of words (lessons 05-06)
 - `mmcourse.data`       -- shapes-and-captions and digit tasks, splits, synced flips, batches (lesson 06)
 - `mmcourse.models`     -- PyTorch encoders (CNN, LSTM, bag of words) and fusion models (lessons 04-07)
-- `mmcourse.train`      -- `fit` and `evaluate`: the training loop, on CUDA, MPS or CPU
-- `mmcourse.train_cli`  -- `mmcourse train`: load a task, train a fusion model, save and reload checkpoints
+- `mmcourse.train`      -- `fit` and `evaluate`: the training loop and its callbacks, on CUDA, MPS or CPU
+- `mmcourse.config`     -- `TrainConfig`: every setting of a training run, in one frozen dataclass
+- `mmcourse.tasks`      -- the course's tasks, their preset TrainConfigs, `load_task` and `train_model`
+- `mmcourse.checkpoint` -- atomic checkpoints, loaded with weights_only=True (lesson 08)
+- `mmcourse.train_cli`  -- `mmcourse train`: a thin command line over `tasks.train_model`
 - `mmcourse.robust`     -- missing and corrupted modalities, robustness curves, modality dropout (lesson 09)
 - `mmcourse.explain`    -- saliency on pixels, word importance, modality weights (lesson 09)
 - `mmcourse.export`     -- TorchScript and ONNX export, parity and latency (lesson 09)
+- `mmcourse.inference`  -- one PNG and one caption through a trained model, as in training (lesson 09)
 - `mmcourse.predict_cli` -- `mmcourse predict CHECKPOINT --image scene.png --caption ...` (lesson 09)
 - `mmcourse.timing`     -- fair timing on a busy machine (best of several runs)
 - `mmcourse.metrics`    -- accuracy and friends, written out so they can be read

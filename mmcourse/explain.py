@@ -109,9 +109,8 @@ def gate_weights(model, images, tokens, lengths) -> torch.Tensor:
         )
     was_training = model.training
     model.eval()
-    image = model.image_encoder(images)
-    text = model.text_encoder(tokens, lengths)
-    gates = model.fusion.gates(image, text)
+    pair = model.encode(images, tokens, lengths)
+    gates = model.fusion.gates(pair.image, pair.text)
     model.train(was_training)
     return gates
 

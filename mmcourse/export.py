@@ -31,6 +31,7 @@ import torch
 from torch import nn
 
 from .models.encoders import BagOfWordsEncoder, TextEncoder, gather_last, length_mask
+from .models.fusion import EncodedPair
 from .timing import best_time
 
 __all__ = [
@@ -87,17 +88,13 @@ class ExportableClassifier(nn.Module):
         return (embedded * mask).sum(dim=1) / lengths.unsqueeze(-1).to(embedded.dtype)
 
     def forward(self, images, tokens, lengths):
+        """The classifier's own encode -> fuse -> classify, with the text encoded as text_features does."""
         model = self.model
-        if getattr(model.fusion, "needs_grid", False):
-            image, grid = model.image_encoder(images, return_grid=True)
-        else:
-            image, grid = model.image_encoder(images), None
-        text = self.text_features(tokens, lengths)
-        if getattr(model.fusion, "needs_words", False):  # lesson 08's matcher also scores every word
-            words = model.text_encoder.embedding(tokens)  # (B, T, E)
-            mask = length_mask(lengths, tokens.shape[1])  # (B, T), True at real words
-            return model.classifier(model.fusion(image, text, grid=grid, words=words, mask=mask))
-        return model.classifier(model.fusion(image, text, grid=grid))
+        image, grid = model.image_encoder(images, return_grid=True)
+        words = model.text_encoder.embedding(tokens)  # (B, T, E)
+        mask = length_mask(lengths, tokens.shape[1])  # (B, T), True at real words
+        pair = EncodedPair(image, self.text_features(tokens, lengths), grid, words, mask)
+        return model.classifier(model.fusion.fuse(pair))
 
 
 def _example(images, tokens, lengths):

@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 from .text import PAD_ID, UNK_ID
-from .validation import as_float_arrays, expect_finite, expect_ndim
+from .validation import as_float_arrays, expect_finite, expect_ndim, expect_number
 
 __all__ = [
     "blank_image",
@@ -297,8 +297,7 @@ def modality_dropout(images, tokens, lengths, p: float, *, training: bool = True
     The inputs themselves are never modified.
     """
     images, (tokens, lengths) = _expect_images(images), _expect_text(tokens, lengths)
-    if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 <= p <= 1:
-        raise ValueError(f"p must be a probability in [0, 1], but got {p!r}.")
+    p = expect_number("p", p, "float", 0, 1, rule="a probability in [0, 1]")
     if not training or p == 0:
         return images, tokens, lengths
     B = images.shape[0]
@@ -320,9 +319,7 @@ class ModalityDropout:
     """
 
     def __init__(self, p: float = 0.5, seed: int = 0):
-        if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 <= p <= 1:
-            raise ValueError(f"p must be a probability in [0, 1], but got {p!r}.")
-        self.p = float(p)
+        self.p = expect_number("p", p, "float", 0, 1, rule="a probability in [0, 1]")
         self.generator = torch.Generator().manual_seed(int(seed))
 
     def __call__(self, batch):

@@ -12,6 +12,7 @@ and what was expected -- never a broadcast error from deep inside NumPy or PyTor
 
 from __future__ import annotations
 
+import math
 import numbers
 
 import numpy as np
@@ -24,6 +25,8 @@ __all__ = [
     "expect_probabilities",
     "expect_one_hot",
     "expect_positive_int",
+    "expect_number",
+    "number_rule",
     "format_shape",
 ]
 
@@ -146,10 +149,43 @@ def expect_one_hot(name: str, Y, axis: int = 0) -> None:
         )
 
 
+def number_rule(kind: str = "float", low=None, high=None, *, low_open: bool = False) -> str:
+    """The rule a number must follow, in words: number_rule("int", 1) == "a whole number >= 1".
+
+    kind: "int" (a whole number) or "float" (any real number); low, high: inclusive bounds
+    (None: unbounded); low_open: the lower bound itself is excluded ("> 0", "(0, 1]").
+    """
+    if kind not in ("int", "float"):
+        raise ValueError(f"kind must be 'int' or 'float', but got {kind!r}.")
+    noun = "a whole number" if kind == "int" else "a number"
+    if low is not None and high is not None:
+        return f"{noun} in {'(' if low_open else '['}{low}, {high}]"
+    if low is not None:
+        return f"{noun} {'>' if low_open else '>='} {low}"
+    return f"{noun} <= {high}" if high is not None else noun
+
+
+def expect_number(name: str, value, kind: str = "float", low=None, high=None, *, low_open=False, rule=""):
+    """Return `value` as an int or float if it follows the rule, else raise naming `name`.
+
+    The one scalar check of the library and the command line:
+    `expect_number("lr", -0.1, "float", 0, low_open=True)` raises
+    `ValueError: lr must be a number > 0, but got -0.1.` A bool, a string, None or (for
+    kind="int") a fraction raises TypeError; NaN, infinity or a number out of bounds,
+    ValueError. rule: the rule in other words for the message ("a rate in [0, 1]").
+    """
+    rule = rule or number_rule(kind, low, high, low_open=low_open)
+    wanted = numbers.Integral if kind == "int" else numbers.Real
+    if isinstance(value, bool) or not isinstance(value, wanted):
+        raise TypeError(f"{name} must be {rule}, but got {type(value).__name__} {value!r}.")
+    number = int(value) if kind == "int" else float(value)
+    too_low = low is not None and (number <= low if low_open else number < low)
+    too_high = high is not None and number > high
+    if not math.isfinite(number) or too_low or too_high:
+        raise ValueError(f"{name} must be {rule}, but got {value!r}.")
+    return number
+
+
 def expect_positive_int(name: str, value) -> int:
     """Return `value` as int if it is a positive integer, else raise TypeError/ValueError."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be a positive integer, but got {type(value).__name__} {value!r}.")
-    if value <= 0:
-        raise ValueError(f"{name} must be a positive integer, but got {value}.")
-    return int(value)
+    return expect_number(name, value, "int", 1, rule="a positive integer")

@@ -110,8 +110,10 @@ def test_missing_file():
         read_checkpoint("no/such/model.pt")
 
 
-def test_train_and_train_cli_export_the_same_load_checkpoint():
-    from mmcourse import train, train_cli
+def test_there_is_one_load_checkpoint():
+    import mmcourse.tasks
+    import mmcourse.train
+    import mmcourse.train_cli
 
-    assert train.load_checkpoint is load_checkpoint
-    assert callable(train_cli.load_checkpoint)
+    for module in (mmcourse.train, mmcourse.train_cli, mmcourse.tasks):
+        assert not hasattr(module, "load_checkpoint"), module.__name__

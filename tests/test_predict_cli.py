@@ -148,7 +148,7 @@ def test_a_missing_option_is_one_line_too(shapes_setup, capsys):
 
 
 def test_a_checkpoint_written_by_train_model_works(tmp_path, capsys):
-    from mmcourse.train_cli import train_model
+    from mmcourse.tasks import train_model
 
     train_model("shapes", "early", epochs=1, n_train=64, device="cpu", out=tmp_path, progress=False)
     data = make_shapes(3, seed=11, image_size=16)

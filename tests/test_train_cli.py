@@ -1,4 +1,4 @@
-"""`mmcourse train` end to end: the JSON line, the checkpoint, the one-line errors."""
+"""`mmcourse train` end to end: the JSON line, the checkpoint, the one-line errors; and the benchmarks."""
 
 import json
 import subprocess
@@ -7,10 +7,13 @@ import sys
 import pytest
 import torch
 
+from mmcourse.checkpoint import load_checkpoint
 from mmcourse.cli import main as cli_main
+from mmcourse.config import TrainConfig
 from mmcourse.data import TensorBatches, to_tensors
+from mmcourse.tasks import TASKS, load_task
 from mmcourse.train import evaluate
-from mmcourse.train_cli import TASKS, load_checkpoint, load_task, make_parser
+from mmcourse.train_cli import make_parser
 
 
 def _run(*args):
@@ -40,6 +43,17 @@ def test_final_line_is_json_with_the_test_metrics(small_run):
     assert metrics["test_accuracy"] == summary["test_accuracy"]
     assert summary["cooldown"] == 1 and len(metrics["history"]["train_loss"]) == 2 + 1
     assert "epoch" in result.stderr  # the progress bar, on stderr
+
+
+def test_metrics_json_records_the_whole_resolved_config(small_run):
+    out, _ = small_run
+    metrics = json.loads((out / "metrics.json").read_text())
+    config = TrainConfig.from_dict(metrics)
+    assert config == TrainConfig(
+        task="digits-arithmetic", model="gated", n_train=300, image_size=8, seed=3, epochs=2, lr=2e-3,
+        batch_size=32, cooldown=1, model_settings={"image_channels": [32, 64], "hidden_dim": 128},
+    )  # fmt: skip
+    assert metrics["image_size"] == 8 and metrics["clip_grad"] is None and metrics["amp"] == "auto"
 
 
 def test_checkpoint_loads_with_weights_only_and_gives_the_same_accuracy(small_run):
@@ -93,6 +107,10 @@ def test_help_documents_every_option():
         (["--lr", "nan"], "--lr: must be a number > 0"),
         (["--seed", "1.5"], "--seed: must be a whole number"),
         (["--cooldown", "-1"], "--cooldown: must be a whole number >= 0"),
+        (["--clip-grad", "0"], "--clip-grad: must be a number > 0"),
+        (["--negatives", "1.5"], "--negatives: must be a number in [0, 1]"),
+        (["--task", "digits-captions", "--negatives", "0.5"], "for the shapes task only"),
+        (["--amp", "maybe"], "--amp: invalid choice: 'maybe'"),
         (["--device", "tpu"], "valid devices: auto, cpu, cuda, mps"),
     ],
 )
@@ -109,35 +127,12 @@ def test_bad_values_give_one_line_and_exit_code_2(args, fragment, capsys):
 
 
 def test_shapes_without_a_model_trains_the_lesson_08_matcher():
-    from mmcourse.train_cli import DEFAULT_MODEL, settings_for
+    from mmcourse.tasks import config_for, resolve_config
 
-    assert (
-        DEFAULT_MODEL["shapes"] == "matcher" and make_parser().parse_args(["--task", "shapes"]).model is None
-    )
-    settings = settings_for("shapes")
-    assert settings["fit"]["schedule"] == "cosine" and settings["fit"]["clip_grad"] > 0
-    assert settings_for("shapes", "attention")["n_train"] == 5000  # lesson 07's settings stay as they were
-
-
-def test_matcher_run_checkpoints_and_resumes(tmp_path):
-    from mmcourse.train_cli import train_model
-
-    torch.set_num_threads(1)
-    data = load_task("shapes", n_train=256, seed=1)
-    model, metrics = train_model(
-        "shapes", epochs=2, data=data, device="cpu", out=tmp_path, progress=False, seed=1, batch_size=64
-    )
-    assert metrics["model"] == "matcher" and len(metrics["history"]["train_loss"]) == 2
-    loaded, vocab, checkpoint = load_checkpoint(tmp_path / "model.pt")
-    assert checkpoint["config"]["name"] == "matcher" and checkpoint["training"]["epoch"] == 2
-    test = TensorBatches(*to_tensors(data["test"], vocab), batch_size=500, shuffle=False)
-    assert evaluate(loaded, test)["accuracy"] == pytest.approx(metrics["test_accuracy"], abs=1e-9)
-    _, more = train_model(
-        "shapes", epochs=3, data=data, device="cpu", out=tmp_path, progress=False, seed=1, batch_size=64,
-        resume=tmp_path / "model.pt",
-    )  # fmt: skip
-    assert len(more["history"]["train_loss"]) == 3
-    assert more["history"]["train_loss"][:2] == metrics["history"]["train_loss"]
+    assert make_parser().parse_args(["--task", "shapes"]).model is None
+    config = resolve_config("shapes", None)
+    assert config == config_for("shapes", "matcher") and config.model == "matcher"
+    assert config.schedule == "cosine" and config.clip_grad > 0 and config.negatives == 0.5
 
 
 def _benchmark(name):
@@ -186,44 +181,3 @@ def test_pipeline_and_time_to_target_benchmarks_print_their_figures(capsys):
         ["--n-train", "256", "--max-epochs", "1", "--threads", "1", "--seed", "0", "1", "--negatives", "0"]
     )
     assert [r["negatives"] for r in runs] == [0, 0] and "of 2 seeds" in capsys.readouterr().out
-
-
-class _Interrupt(Exception):
-    pass
-
-
-def test_matcher_with_attribute_negatives_resumes_exactly(tmp_path):
-    """The negatives' random draws are checkpointed: a resumed run repeats the uninterrupted one."""
-    from mmcourse.train_cli import train_model
-
-    torch.set_num_threads(1)
-    data = load_task("shapes", n_train=256, seed=2)
-    options = dict(epochs=3, data=data, device="cpu", progress=False, seed=2, batch_size=64)
-    _, full = train_model("shapes", **options)
-    assert full["negatives"] == 0.5
-    steps = {"n": 0, "crash": True}
-
-    def crash_in_epoch_three(batch):  # the same transform chain in both runs; only the first crashes
-        steps["n"] += 1
-        if steps["crash"] and steps["n"] > 2 * 4 + 1:  # 4 batches per epoch: one step into epoch three
-            raise _Interrupt
-        return batch
-
-    options["fit_options"] = {"train_transform": crash_in_epoch_three}
-    with pytest.raises(_Interrupt):
-        train_model("shapes", out=tmp_path, **options)
-    steps["crash"] = False
-    _, resumed = train_model("shapes", out=tmp_path, resume=tmp_path / "model.pt", **options)
-    assert resumed["history"]["train_loss"] == full["history"]["train_loss"]
-    assert resumed["test_accuracy"] == full["test_accuracy"]
-
-
-def test_negatives_option_is_checked():
-    from mmcourse.train_cli import train_model
-
-    with pytest.raises(ValueError, match="shapes task only"):
-        train_model("digits-captions", negatives=0.5, epochs=1, n_train=10)
-    with pytest.raises(ValueError, match=r"rate in \[0, 1\]"):
-        train_model("shapes", negatives=2, epochs=1, n_train=10)
-    with pytest.raises(SystemExit):
-        make_parser().parse_args(["--negatives", "1.5"])

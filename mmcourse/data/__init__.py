@@ -11,27 +11,47 @@
 - `AttributeNegatives` -- new mismatches from true captions, one colour or shape word changed
 """
 
-from .augment import *  # noqa: F403
-from .augment import __all__ as _augment_all
-from .dataset import *  # noqa: F403
-from .dataset import __all__ as _dataset_all
-from .digits import *  # noqa: F403
-from .digits import __all__ as _digits_all
-from .loaders import *  # noqa: F403
-from .loaders import __all__ as _loaders_all
-from .negatives import *  # noqa: F403
-from .negatives import __all__ as _negatives_all
-from .shapes import *  # noqa: F403
-from .shapes import __all__ as _shapes_all
-from .splits import *  # noqa: F403
-from .splits import __all__ as _splits_all
+# isort: off
+# lessons 04 and 06: the container and the generators
+from .dataset import MultimodalData
+from .shapes import (
+    BAG_OF_WORDS_CEILING,
+    COLOURS,
+    MIN_IMAGE_SIZE,
+    MISMATCH_KINDS,
+    RELATIONS,
+    SHAPES,
+    caption_is_true,
+    captions_true,
+    describe,
+    make_shapes,
+    mismatch_kinds,
+    object_half_size,
+    order_blind_oracle,
+    parse_caption,
+)
+from .digits import NUMBER_WORDS, digit_pool, make_digit_arithmetic, make_digit_captions
+
+# lesson 06: splits, synced augmentation, batches for PyTorch
+from .splits import Splits, shifted_mask, split
+from .augment import hflip_data, hflip_pair, swap_left_right
+from .loaders import PairDataset, TensorBatches, to_tensors
+
+# lesson 08: hard negatives made from true captions
+from .negatives import AttributeNegatives, attribute_word_groups, change_one_attribute
+from .transforms import ChainedTransforms
+
+# isort: on
 
 __all__ = [
-    *_dataset_all,
-    *_shapes_all,
-    *_digits_all,
-    *_splits_all,
-    *_augment_all,
-    *_loaders_all,
-    *_negatives_all,
-]
+    # lessons 04 and 06
+    "MultimodalData", "COLOURS", "SHAPES", "RELATIONS", "MISMATCH_KINDS", "BAG_OF_WORDS_CEILING",
+    "MIN_IMAGE_SIZE", "make_shapes", "describe", "parse_caption", "caption_is_true", "captions_true",
+    "order_blind_oracle", "mismatch_kinds", "object_half_size",
+    "NUMBER_WORDS", "make_digit_arithmetic", "make_digit_captions", "digit_pool",
+    # lesson 06
+    "Splits", "split", "shifted_mask", "swap_left_right", "hflip_pair", "hflip_data",
+    "to_tensors", "TensorBatches", "PairDataset",
+    # lesson 08
+    "attribute_word_groups", "change_one_attribute", "AttributeNegatives", "ChainedTransforms",
+]  # fmt: skip

@@ -29,6 +29,7 @@ from __future__ import annotations
 import torch
 
 from ..text import Vocab
+from ..validation import expect_number
 from .shapes import COLOURS, SHAPES
 
 __all__ = ["attribute_word_groups", "change_one_attribute", "AttributeNegatives"]
@@ -134,8 +135,7 @@ class AttributeNegatives:
 
     def __init__(self, vocab: Vocab, rate: float = 0.5, seed: int = 0, groups=None, match_label: int = 1,
                  mismatch_label: int = 0):  # fmt: skip
-        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate <= 1:
-            raise ValueError(f"rate must be a probability in [0, 1], but got {rate!r}.")
+        rate = expect_number("rate", rate, "float", 0, 1, rule="a probability in [0, 1]")
         self.word_groups = attribute_word_groups(vocab, groups)
         self.rate, self.match_label, self.mismatch_label = float(rate), match_label, mismatch_label
         self.generator = torch.Generator().manual_seed(int(seed))

@@ -1,30 +1,58 @@
-"""PyTorch models of the course, one module per kind of model.
+"""PyTorch models of the course, one module per kind of model, listed here lesson by lesson.
 
-- `mmcourse.models.encoders` (lesson 04-05): `ImageEncoder` (a small CNN), `TextEncoder`
-  (embedding + LSTM, the state at each caption's true last token), `BagOfWordsEncoder`
-  (masked mean of embeddings), and the masking helpers `length_mask`, `gather_last`.
-- `mmcourse.models.fusion` (lesson 07): the fusion strategies -- `ImageOnly`, `TextOnly`,
-  `EarlyFusion`, `LateFusion`, `ProductFusion`, `FiLMFusion`, `CrossAttentionFusion`, `GatedFusion`.
-- `mmcourse.models.zoo` (lesson 07): `FusionClassifier` and `build_model(name, **config)` with a
-  registry of model names.
+    from mmcourse.models import build_model, ImageEncoder, EarlyFusion
 
-Everything a submodule lists in `__all__` is importable from here:
-`from mmcourse.models import ImageEncoder, TextEncoder`.
+Where each name lives: `encoders` (lessons 04-05), `layers`, `fusion` and `classifier`
+(lesson 07), `matching` (lesson 08), `zoo` (every model by name). Nothing here imports
+in a circle: layers <- fusion <- classifier <- matching <- zoo.
 """
 
-import importlib
-import pkgutil
+# isort: off
+# lessons 04-05: unimodal encoders
+from .encoders import BagOfWordsEncoder, ImageEncoder, TextEncoder, gather_last, length_mask
 
-__all__ = []
+# lesson 07: shared layers, the fusion strategies and the classifier around them
+from .layers import coordinate_grid, expect_features, expect_grid, expect_pair, mlp
+from .fusion import (
+    CrossAttentionFusion,
+    EarlyFusion,
+    EncodedPair,
+    FiLMFusion,
+    Fusion,
+    GatedFusion,
+    GridFusion,
+    ImageOnly,
+    LateFusion,
+    ProductFusion,
+    TextOnly,
+)
+from .classifier import FusionClassifier
 
-for _info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
-    if _info.name.startswith("_"):
-        continue
-    _module = importlib.import_module(f"{__name__}.{_info.name}")
-    for _name in getattr(_module, "__all__", []):
-        if _name in globals():
-            raise ImportError(
-                f"mmcourse.models.{_info.name} exports {_name!r}, which another submodule already exports"
-            )
-        globals()[_name] = getattr(_module, _name)
-        __all__.append(_name)
+# lesson 08: the matcher
+from .matching import MATCHER_DEFAULTS, EvidenceAttentionFusion, WordEvidenceFusion, build_matcher
+
+# every model by name
+from .zoo import (
+    MODELS,
+    REGISTRY,
+    ModelEntry,
+    build_fusion_classifier,
+    build_model,
+    expect_model_name,
+    model_names,
+)
+
+# isort: on
+
+__all__ = [
+    # lessons 04-05
+    "length_mask", "gather_last", "ImageEncoder", "TextEncoder", "BagOfWordsEncoder",
+    # lesson 07
+    "mlp", "coordinate_grid", "expect_features", "expect_pair", "expect_grid",
+    "EncodedPair", "Fusion", "GridFusion", "ImageOnly", "TextOnly", "EarlyFusion", "LateFusion",
+    "ProductFusion", "FiLMFusion", "CrossAttentionFusion", "GatedFusion", "FusionClassifier",
+    # lesson 08
+    "EvidenceAttentionFusion", "WordEvidenceFusion", "MATCHER_DEFAULTS", "build_matcher",
+    # the zoo
+    "ModelEntry", "REGISTRY", "MODELS", "build_model", "build_fusion_classifier", "model_names", "expect_model_name",
+]  # fmt: skip

@@ -6,10 +6,12 @@ an image encoder, a text encoder, one of these and a linear classifier together.
 
     forward(image (B, Di), text (B, Dt), grid=None) -> (B, out_dim)
 
-`grid` is the image encoder's last feature map (B, C, h, w), passed only to modules with
-`needs_grid = True` (FiLM and cross-attention look *where* things are). Modules with
-`outputs_logits = True` (late fusion) already return class scores (B, n_classes), so no
-classifier goes on top.
+Each is a `Fusion`, which says in two methods how it plugs into a classifier:
+`fuse(pair)` takes what the encoders produced -- an `EncodedPair` of image features,
+text features, the image's feature grid (B, C, h, w), the caption's word embeddings and
+their mask -- and passes on what this module reads (FiLM and cross-attention also read
+the grid: they look *where* things are); `make_head(n_classes)` is the classifier that
+goes on top (a Linear layer; none for late fusion, which already returns class scores).
 
 | strategy | module | what meets what |
 |---|---|---|
@@ -22,10 +24,17 @@ classifier goes on top.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import torch
 from torch import nn
 
+from .layers import coordinate_grid, expect_grid, expect_pair, mlp
+
 __all__ = [
+    "EncodedPair",
+    "Fusion",
+    "GridFusion",
     "ImageOnly",
     "TextOnly",
     "EarlyFusion",
@@ -34,45 +43,47 @@ __all__ = [
     "FiLMFusion",
     "CrossAttentionFusion",
     "GatedFusion",
-    "coordinate_grid",
 ]
 
 
-def _expect_features(name: str, value, dim: int) -> None:
-    """ValueError naming `name` unless value is a float tensor of shape (B, dim)."""
-    if not isinstance(value, torch.Tensor) or value.dim() != 2 or value.shape[1] != dim:
-        shape = tuple(value.shape) if hasattr(value, "shape") else type(value).__name__
-        raise ValueError(
-            f"{name} must be a tensor of shape (B, {dim}) -- one feature vector per row -- but got {shape}."
-        )
+class EncodedPair(NamedTuple):
+    """What the two encoders make of a batch of B pairs; each fusion reads the parts it needs.
 
-
-def _expect_pair(image: torch.Tensor, text: torch.Tensor, image_dim: int, text_dim: int) -> None:
-    _expect_features("image", image, image_dim)
-    _expect_features("text", text, text_dim)
-    if image.shape[0] != text.shape[0]:
-        raise ValueError(
-            f"image and text must hold the same number of pairs B, but have {image.shape[0]} and {text.shape[0]} rows."
-        )
-
-
-def _mlp(in_dim: int, hidden_dim: int) -> nn.Sequential:
-    return nn.Sequential(nn.Linear(in_dim, hidden_dim), nn.ReLU())
-
-
-def coordinate_grid(h: int, w: int, device=None) -> torch.Tensor:
-    """(2, h, w): the x (column) and y (row) coordinate of every grid position, in [-1, 1].
-
-    Appended to a feature grid as two extra channels, it tells a layer *where* each
-    feature is -- which global pooling and convolutions alone forget.
+    image (B, Di): the image features; text (B, Dt): the caption's features;
+    grid (B, C, h, w): the image encoder's last feature map, before pooling;
+    words (B, T, E): the caption's word embeddings; mask (B, T): True at real words.
     """
-    ys = torch.linspace(-1, 1, h, device=device) if h > 1 else torch.zeros(1, device=device)
-    xs = torch.linspace(-1, 1, w, device=device) if w > 1 else torch.zeros(1, device=device)
-    y, x = torch.meshgrid(ys, xs, indexing="ij")
-    return torch.stack([x, y])
+
+    image: torch.Tensor
+    text: torch.Tensor
+    grid: torch.Tensor
+    words: torch.Tensor
+    mask: torch.Tensor
 
 
-class ImageOnly(nn.Module):
+class Fusion(nn.Module):
+    """The base of every fusion module: how it reads an EncodedPair and what goes on top of it.
+
+    A subclass sets image_dim, text_dim and out_dim and defines forward(image, text, ...).
+    """
+
+    def fuse(self, pair: EncodedPair) -> torch.Tensor:
+        """The fused vector (B, out_dim) from the encoders' outputs: forward(image, text) by default."""
+        return self(pair.image, pair.text)
+
+    def make_head(self, n_classes: int) -> nn.Module:
+        """The classifier on top: out_dim -> n_classes scores."""
+        return nn.Linear(self.out_dim, n_classes)
+
+
+class GridFusion(Fusion):
+    """A fusion that also reads the image's feature grid: forward(image, text, grid)."""
+
+    def fuse(self, pair: EncodedPair) -> torch.Tensor:
+        return self(pair.image, pair.text, pair.grid)
+
+
+class ImageOnly(Fusion):
     """Unimodal baseline: image (B, Di) -> (B, hidden_dim); the text is ignored.
 
     When to use it: always, as a baseline. A fusion model is only worth its cost if it
@@ -80,38 +91,34 @@ class ImageOnly(nn.Module):
     modality solves alone, or a fusion model that ignores a modality.
     """
 
-    needs_grid, outputs_logits = False, False
-
     def __init__(self, image_dim: int, text_dim: int, hidden_dim: int = 64):
         super().__init__()
         self.image_dim, self.text_dim, self.out_dim = image_dim, text_dim, hidden_dim
-        self.mlp = _mlp(image_dim, hidden_dim)
+        self.mlp = mlp(image_dim, hidden_dim)
 
     def forward(self, image, text, grid=None):
-        _expect_pair(image, text, self.image_dim, self.text_dim)
+        expect_pair(image, text, self.image_dim, self.text_dim)
         return self.mlp(image)
 
 
-class TextOnly(nn.Module):
+class TextOnly(Fusion):
     """Unimodal baseline: text (B, Dt) -> (B, hidden_dim); the image is ignored.
 
     When to use it: always, as a baseline (see `ImageOnly`). A text-only model that does
     well warns of a data set whose captions give the answer away.
     """
 
-    needs_grid, outputs_logits = False, False
-
     def __init__(self, image_dim: int, text_dim: int, hidden_dim: int = 64):
         super().__init__()
         self.image_dim, self.text_dim, self.out_dim = image_dim, text_dim, hidden_dim
-        self.mlp = _mlp(text_dim, hidden_dim)
+        self.mlp = mlp(text_dim, hidden_dim)
 
     def forward(self, image, text, grid=None):
-        _expect_pair(image, text, self.image_dim, self.text_dim)
+        expect_pair(image, text, self.image_dim, self.text_dim)
         return self.mlp(text)
 
 
-class EarlyFusion(nn.Module):
+class EarlyFusion(Fusion):
     """Feature-level fusion: concat([image, text], dim=1) (B, Di + Dt) -> MLP -> (B, hidden_dim).
 
     When to use it: the default first try. The hidden layer sees both modalities at
@@ -121,19 +128,17 @@ class EarlyFusion(nn.Module):
     to be filled in (zeros), and one loud modality can drown the other.
     """
 
-    needs_grid, outputs_logits = False, False
-
     def __init__(self, image_dim: int, text_dim: int, hidden_dim: int = 64):
         super().__init__()
         self.image_dim, self.text_dim, self.out_dim = image_dim, text_dim, hidden_dim
-        self.mlp = nn.Sequential(_mlp(image_dim + text_dim, hidden_dim), _mlp(hidden_dim, hidden_dim))
+        self.mlp = nn.Sequential(mlp(image_dim + text_dim, hidden_dim), mlp(hidden_dim, hidden_dim))
 
     def forward(self, image, text, grid=None):
-        _expect_pair(image, text, self.image_dim, self.text_dim)
+        expect_pair(image, text, self.image_dim, self.text_dim)
         return self.mlp(torch.cat([image, text], dim=1))  # dim=1: features; dim=0 would stack samples
 
 
-class LateFusion(nn.Module):
+class LateFusion(Fusion):
     """Decision-level fusion: one classifier per modality, their predictions combined -> (B, n_classes).
 
     combine="logits": (s_image + s_text) / 2, the average of the two classifiers' logits;
@@ -149,7 +154,6 @@ class LateFusion(nn.Module):
     (digit + k) mod 10.
     """
 
-    needs_grid, outputs_logits = False, True
     COMBINE = ("logits", "probs", "learned")
 
     def __init__(self, image_dim: int, text_dim: int, n_classes: int, hidden_dim: int = 64, combine="logits"):
@@ -157,13 +161,19 @@ class LateFusion(nn.Module):
         if combine not in self.COMBINE:
             raise ValueError(f"combine must be one of {list(self.COMBINE)}, but got {combine!r}.")
         self.image_dim, self.text_dim, self.out_dim, self.combine = image_dim, text_dim, n_classes, combine
-        self.image_head = nn.Sequential(_mlp(image_dim, hidden_dim), nn.Linear(hidden_dim, n_classes))
-        self.text_head = nn.Sequential(_mlp(text_dim, hidden_dim), nn.Linear(hidden_dim, n_classes))
+        self.image_head = nn.Sequential(mlp(image_dim, hidden_dim), nn.Linear(hidden_dim, n_classes))
+        self.text_head = nn.Sequential(mlp(text_dim, hidden_dim), nn.Linear(hidden_dim, n_classes))
         self.weight_logits = nn.Parameter(torch.zeros(2)) if combine == "learned" else None
+
+    def make_head(self, n_classes: int) -> nn.Module:
+        """Nothing goes on top: the average of the two classifiers already scores each class."""
+        if n_classes != self.out_dim:
+            raise ValueError(f"the fusion returns {self.out_dim} class scores, but n_classes is {n_classes}.")
+        return nn.Identity()
 
     def unimodal_logits(self, image, text):
         """(image logits (B, n_classes), text logits (B, n_classes))."""
-        _expect_pair(image, text, self.image_dim, self.text_dim)
+        expect_pair(image, text, self.image_dim, self.text_dim)
         return self.image_head(image), self.text_head(text)
 
     def modality_weights(self) -> torch.Tensor:
@@ -183,7 +193,7 @@ class LateFusion(nn.Module):
         return w[0] * image_logits + w[1] * text_logits
 
 
-class ProductFusion(nn.Module):
+class ProductFusion(Fusion):
     """Model-level fusion by an elementwise product: (U image) * (V text) (B, rank) -> MLP -> (B, hidden_dim).
 
     The product of the two projections is a low-rank version of the full outer product
@@ -197,20 +207,18 @@ class ProductFusion(nn.Module):
     (a product with a zero vector is zero).
     """
 
-    needs_grid, outputs_logits = False, False
-
     def __init__(self, image_dim: int, text_dim: int, hidden_dim: int = 64, rank: int = 64):
         super().__init__()
         self.image_dim, self.text_dim, self.out_dim = image_dim, text_dim, hidden_dim
         self.image_proj, self.text_proj = nn.Linear(image_dim, rank), nn.Linear(text_dim, rank)
-        self.mlp = _mlp(rank, hidden_dim)
+        self.mlp = mlp(rank, hidden_dim)
 
     def forward(self, image, text, grid=None):
-        _expect_pair(image, text, self.image_dim, self.text_dim)
+        expect_pair(image, text, self.image_dim, self.text_dim)
         return self.mlp(torch.tanh(self.image_proj(image)) * torch.tanh(self.text_proj(text)))
 
 
-class FiLMFusion(nn.Module):
+class FiLMFusion(GridFusion):
     """Text-conditioned image pathway (FiLM): the text scales and shifts every channel of the image grid.
 
     grid (B, C, h, w), text (B, Dt): gamma, beta = Linear(text) (B, C) each;
@@ -224,8 +232,6 @@ class FiLMFusion(nn.Module):
     so it is tied to a convolutional image encoder.
     """
 
-    needs_grid, outputs_logits = True, False
-
     def __init__(self, image_dim: int, text_dim: int, grid_channels: int, hidden_dim: int = 64):
         super().__init__()
         self.image_dim, self.text_dim, self.out_dim = image_dim, text_dim, hidden_dim
@@ -237,14 +243,12 @@ class FiLMFusion(nn.Module):
         nn.init.zeros_(self.film.bias)
         self.conv = nn.Conv2d(grid_channels + 2, grid_channels, 3, padding=1)
         self.mlp = nn.Sequential(
-            _mlp(image_dim + grid_channels + text_dim, hidden_dim), _mlp(hidden_dim, hidden_dim)
+            mlp(image_dim + grid_channels + text_dim, hidden_dim), mlp(hidden_dim, hidden_dim)
         )
 
     def forward(self, image, text, grid=None):
-        _expect_pair(image, text, self.image_dim, self.text_dim)
-        if grid is None or grid.dim() != 4 or grid.shape[:2] != (image.shape[0], self.grid_channels):
-            got = None if grid is None else tuple(grid.shape)
-            raise ValueError(f"grid must have shape (B, {self.grid_channels}, h, w), but got {got}.")
+        expect_pair(image, text, self.image_dim, self.text_dim)
+        expect_grid(grid, image.shape[0], self.grid_channels)
         gamma, beta = self.film(text)[:, :, None, None].chunk(2, dim=1)  # (B, C, 1, 1) each
         modulated = torch.relu((1 + gamma) * grid + beta)
         coords = coordinate_grid(*grid.shape[2:], device=grid.device).expand(grid.shape[0], -1, -1, -1)
@@ -252,7 +256,7 @@ class FiLMFusion(nn.Module):
         return self.mlp(torch.cat([image, pooled, text], dim=1))
 
 
-class CrossAttentionFusion(nn.Module):
+class CrossAttentionFusion(GridFusion):
     """Text-to-image cross-attention: the caption asks, each grid position answers.
 
     grid (B, C, h, w) + 2 coordinate channels -> keys K (B, hw, d) and values
@@ -268,8 +272,6 @@ class CrossAttentionFusion(nn.Module):
     at. Costs more than FiLM, and needs the grid.
     """
 
-    needs_grid, outputs_logits = True, False
-
     def __init__(
         self,
         image_dim: int,
@@ -282,30 +284,42 @@ class CrossAttentionFusion(nn.Module):
         super().__init__()
         self.image_dim, self.text_dim, self.out_dim = image_dim, text_dim, hidden_dim
         self.grid_channels, self.heads, self.key_dim = grid_channels, heads, key_dim
-        self.keys = nn.Linear(grid_channels + 2, key_dim)
+        self.keys = self.key_layer(grid_channels + 2, key_dim)
         self.queries = nn.Linear(text_dim, heads * key_dim)
-        self.mlp = nn.Sequential(
-            _mlp(image_dim + text_dim + heads * (grid_channels + 2), hidden_dim), _mlp(hidden_dim, hidden_dim)
-        )
+        self.mlp = nn.Sequential(mlp(self.fused_dim(), hidden_dim), mlp(hidden_dim, hidden_dim))
         self.last_attention = None
 
-    def forward(self, image, text, grid=None):
-        _expect_pair(image, text, self.image_dim, self.text_dim)
-        if grid is None or grid.dim() != 4 or grid.shape[:2] != (image.shape[0], self.grid_channels):
-            got = None if grid is None else tuple(grid.shape)
-            raise ValueError(f"grid must have shape (B, {self.grid_channels}, h, w), but got {got}.")
+    def key_layer(self, in_dim: int, key_dim: int) -> nn.Module:
+        """How a grid position [features, x, y] becomes its key: one linear map."""
+        return nn.Linear(in_dim, key_dim)
+
+    def fused_dim(self) -> int:
+        """The width of what the MLP reads: [image, text, attended heads]."""
+        return self.image_dim + self.text_dim + self.heads * (self.grid_channels + 2)
+
+    def attend(self, text, grid):
+        """Each head's look at the grid: (attended (B, heads * (C + 2)), scores (B, heads, hw)).
+
+        Keeps the attention weights in `last_attention` (B, heads, h, w).
+        """
         B, _, h, w = grid.shape
-        coords = coordinate_grid(h, w, device=grid.device).expand(B, -1, -1, -1)
+        coords = coordinate_grid(h, w, device=grid.device).to(grid.dtype).expand(B, -1, -1, -1)
         values = torch.cat([grid, coords], dim=1).flatten(2).transpose(1, 2)  # (B, hw, C + 2)
         keys = self.keys(values)  # (B, hw, d)
         queries = self.queries(text).view(B, self.heads, self.key_dim)  # (B, heads, d)
-        attention = torch.softmax(queries @ keys.transpose(1, 2) / self.key_dim**0.5, dim=2)  # (B, heads, hw)
+        scores = queries @ keys.transpose(1, 2) / self.key_dim**0.5  # (B, heads, hw)
+        attention = torch.softmax(scores, dim=2)
         self.last_attention = attention.detach().view(B, self.heads, h, w)
-        attended = (attention @ values).flatten(1)  # (B, heads * (C + 2))
+        return (attention @ values).flatten(1), scores
+
+    def forward(self, image, text, grid=None):
+        expect_pair(image, text, self.image_dim, self.text_dim)
+        expect_grid(grid, image.shape[0], self.grid_channels)
+        attended, _ = self.attend(text, grid)
         return self.mlp(torch.cat([image, text, attended], dim=1))
 
 
-class GatedFusion(nn.Module):
+class GatedFusion(Fusion):
     """Adaptive fusion: per-sample gates decide how much of each modality goes on.
 
     image (B, Di), text (B, Dt); gates g = softmax(W_g [image, text], dim=1) (B, 2): one
@@ -322,20 +336,18 @@ class GatedFusion(nn.Module):
     the modality is unused, only down-weighted.
     """
 
-    needs_grid, outputs_logits = False, False
-
     def __init__(self, image_dim: int, text_dim: int, hidden_dim: int = 64):
         super().__init__()
         self.image_dim, self.text_dim, self.out_dim = image_dim, text_dim, hidden_dim
         self.gate = nn.Linear(image_dim + text_dim, 2)
         nn.init.zeros_(self.gate.weight)  # start at g = (1/2, 1/2): early fusion, until the gates learn
         nn.init.zeros_(self.gate.bias)
-        self.mlp = nn.Sequential(_mlp(image_dim + text_dim, hidden_dim), _mlp(hidden_dim, hidden_dim))
+        self.mlp = nn.Sequential(mlp(image_dim + text_dim, hidden_dim), mlp(hidden_dim, hidden_dim))
         self.last_gates = None
 
     def gates(self, image, text) -> torch.Tensor:
         """(B, 2): each sample's weights for (image, text); every row sums to 1."""
-        _expect_pair(image, text, self.image_dim, self.text_dim)
+        expect_pair(image, text, self.image_dim, self.text_dim)
         return torch.softmax(self.gate(torch.cat([image, text], dim=1)), dim=1)
 
     def forward(self, image, text, grid=None):

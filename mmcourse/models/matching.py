@@ -13,9 +13,9 @@ reasons, and one fix each:
    between the word's embedding and the image features), and hands the classifier
    these per-word scores in caption order.
 
-`MatcherClassifier` puts a batch-normalised CNN (`ImageEncoder(batch_norm=True)`), the LSTM
-`TextEncoder` and `WordEvidenceFusion` together; `build_matcher(**config)` builds it and
-records `.config`, so checkpoints rebuild it like any model of the zoo:
+`build_matcher(**config)` puts a batch-normalised CNN (`ImageEncoder(batch_norm=True)`), the
+LSTM `TextEncoder` and `WordEvidenceFusion` together in a `FusionClassifier`, like every model
+of the zoo, and records `.config`, so `build_model("matcher")` and checkpoints rebuild it:
 
     model = build_matcher(vocab_size=len(vocab))         # name "matcher"
     logits = model(images, tokens, lengths)              # (B, 3, H, W), (B, T), (B,) -> (B, 2)
@@ -26,70 +26,46 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .encoders import ImageEncoder, TextEncoder, length_mask
-from .fusion import _expect_pair, _mlp, coordinate_grid
-from .zoo import FusionClassifier
+from .classifier import FusionClassifier
+from .encoders import ImageEncoder, TextEncoder
+from .fusion import CrossAttentionFusion, EncodedPair
+from .layers import expect_grid, expect_pair, mlp
 
 __all__ = [
     "EvidenceAttentionFusion",
     "WordEvidenceFusion",
-    "MatcherClassifier",
     "MATCHER_DEFAULTS",
     "build_matcher",
 ]
 
 
-class EvidenceAttentionFusion(nn.Module):
-    """Text-to-image cross-attention + the evidence of each match.
+class EvidenceAttentionFusion(CrossAttentionFusion):
+    """Lesson 07's cross-attention + the evidence of each match.
 
-    grid (B, C, h, w) + 2 coordinate channels -> values V (B, hw, C + 2) and keys
-    K = MLP(V) (B, hw, d); text (B, Dt) -> `heads` queries q (B, heads, d);
-    scores s = q K^T / sqrt(d) (B, heads, hw); attention a = softmax(s) over positions
-    (kept in `last_attention` (B, heads, h, w)); attended = a V (B, heads, C + 2);
-    evidence = max over positions of s (B, heads).
+    The same attention over the grid (CrossAttentionFusion.attend), with two changes:
+    keys are a small MLP of [features, x, y] (B, hw, d) instead of one linear map, and
+    each head also reports evidence = max over positions of its raw score q.k / sqrt(d)
+    (B, heads): how well the best position fits, which softmax weights alone do not say.
     MLP([text, attended heads, evidence]) -> (B, hidden_dim).
     """
 
-    needs_grid, outputs_logits = True, False
+    def key_layer(self, in_dim: int, key_dim: int) -> nn.Module:
+        return nn.Sequential(mlp(in_dim, key_dim), nn.Linear(key_dim, key_dim))
 
-    def __init__(
-        self,
-        image_dim: int,
-        text_dim: int,
-        grid_channels: int,
-        hidden_dim: int = 64,
-        heads: int = 2,
-        key_dim: int = 32,
-    ):
-        super().__init__()
-        self.image_dim, self.text_dim, self.out_dim = image_dim, text_dim, hidden_dim
-        self.grid_channels, self.heads, self.key_dim = grid_channels, heads, key_dim
-        self.keys = nn.Sequential(_mlp(grid_channels + 2, key_dim), nn.Linear(key_dim, key_dim))
-        self.queries = nn.Linear(text_dim, heads * key_dim)
-        self.sentence_dim = text_dim + heads * (grid_channels + 2) + heads
-        self.mlp = nn.Sequential(_mlp(self.sentence_dim, hidden_dim), _mlp(hidden_dim, hidden_dim))
-        self.last_attention = None
+    def fused_dim(self) -> int:
+        """[text, attended heads, evidence]: Dt + heads * (C + 2) + heads."""
+        return self.text_dim + self.heads * (self.grid_channels + 2) + self.heads
+
+    def sentence_features(self, image, text, grid):
+        """[text, attended heads, evidence]: (B, fused_dim())."""
+        expect_pair(image, text, self.image_dim, self.text_dim)
+        expect_grid(grid, image.shape[0], self.grid_channels)
+        attended, scores = self.attend(text, grid)
+        evidence = scores.amax(dim=2)  # (B, heads): how well the best position fits each query
+        return torch.cat([text, attended, evidence], dim=1)
 
     def forward(self, image, text, grid=None):
         return self.mlp(self.sentence_features(image, text, grid))
-
-    def sentence_features(self, image, text, grid):
-        """[text, attended heads, evidence]: (B, Dt + heads * (C + 2) + heads)."""
-        _expect_pair(image, text, self.image_dim, self.text_dim)
-        if grid is None or grid.dim() != 4 or grid.shape[:2] != (image.shape[0], self.grid_channels):
-            got = None if grid is None else tuple(grid.shape)
-            raise ValueError(f"grid must have shape (B, {self.grid_channels}, h, w), but got {got}.")
-        B, _, h, w = grid.shape
-        coords = coordinate_grid(h, w, device=grid.device).to(grid.dtype).expand(B, -1, -1, -1)
-        values = torch.cat([grid, coords], dim=1).flatten(2).transpose(1, 2)  # (B, hw, C + 2)
-        keys = self.keys(values)  # (B, hw, d)
-        queries = self.queries(text).view(B, self.heads, self.key_dim)  # (B, heads, d)
-        scores = queries @ keys.transpose(1, 2) / self.key_dim**0.5  # (B, heads, hw)
-        attention = torch.softmax(scores, dim=2)
-        self.last_attention = attention.detach().view(B, self.heads, h, w)
-        attended = (attention @ values).flatten(1)  # (B, heads * (C + 2))
-        evidence = scores.amax(dim=2)  # (B, heads): how well the best position fits each query
-        return torch.cat([text, attended, evidence], dim=1)
 
 
 class WordEvidenceFusion(EvidenceAttentionFusion):
@@ -102,8 +78,6 @@ class WordEvidenceFusion(EvidenceAttentionFusion):
     at padding, padded to `max_words` positions and flattened, in caption order.
     MLP([sentence features, word evidence]) -> (B, hidden_dim).
     """
-
-    needs_words = True
 
     def __init__(
         self,
@@ -122,8 +96,13 @@ class WordEvidenceFusion(EvidenceAttentionFusion):
         self.word_queries = nn.Linear(word_dim, word_heads * key_dim)
         self.word_keys = nn.Linear(image_dim, word_heads * key_dim)
         self.word_offset = nn.Linear(word_dim, word_heads)
-        width = self.sentence_dim + word_heads * max_words
-        self.mlp = nn.Sequential(_mlp(width, hidden_dim), _mlp(hidden_dim, hidden_dim))
+        # a wider MLP replaces the sentence-level one; made last, as when the recorded results were
+        # trained, so that a seed still draws the same initial weights
+        width = self.fused_dim() + word_heads * max_words
+        self.mlp = nn.Sequential(mlp(width, hidden_dim), mlp(hidden_dim, hidden_dim))
+
+    def fuse(self, pair: EncodedPair) -> torch.Tensor:
+        return self(pair.image, pair.text, pair.grid, words=pair.words, mask=pair.mask)
 
     def word_evidence(self, image, words, mask):
         """(B, T, word_heads): how strongly the image supports each word; 0 at padding."""
@@ -136,7 +115,7 @@ class WordEvidenceFusion(EvidenceAttentionFusion):
     def forward(self, image, text, grid=None, words=None, mask=None):
         if words is None or mask is None:
             raise ValueError(
-                "WordEvidenceFusion needs words (B, T, E) and mask (B, T): use MatcherClassifier."
+                "WordEvidenceFusion needs words (B, T, E) and mask (B, T): use it inside a FusionClassifier."
             )
         T = words.shape[1]
         if T > self.max_words:
@@ -148,20 +127,6 @@ class WordEvidenceFusion(EvidenceAttentionFusion):
         # constants, so a traced or ONNX-exported model works for any caption length <= max_words
         evidence = nn.functional.pad(evidence, (0, 0, 0, self.max_words))[:, : self.max_words].flatten(1)
         return self.mlp(torch.cat([self.sentence_features(image, text, grid), evidence], dim=1))
-
-
-class MatcherClassifier(FusionClassifier):
-    """FusionClassifier whose fusion also receives the caption's words and their mask.
-
-    forward(images (B, C, H, W), tokens (B, T), lengths (B,)) -> logits (B, n_classes).
-    """
-
-    def features(self, images, tokens, lengths) -> torch.Tensor:
-        image, grid = self.image_encoder(images, return_grid=True)
-        text = self.text_encoder(tokens, lengths)  # (B, Dt): the LSTM's state at the last real token
-        words = self.text_encoder.embedding(tokens)  # (B, T, E)
-        mask = length_mask(torch.as_tensor(lengths, device=tokens.device), tokens.shape[1])
-        return self.fusion(image, text, grid=grid, words=words, mask=mask)
 
 
 MATCHER_DEFAULTS = {
@@ -180,7 +145,7 @@ MATCHER_DEFAULTS = {
 }
 
 
-def build_matcher(name: str = "matcher", **config) -> MatcherClassifier:
+def build_matcher(name: str = "matcher", **config) -> FusionClassifier:
     """Lesson 08's matcher (CNN with batch norm + LSTM + word evidence); `.config` rebuilds it.
 
     config (all optional, MATCHER_DEFAULTS lists them): n_classes, vocab_size, in_channels,
@@ -205,6 +170,6 @@ def build_matcher(name: str = "matcher", **config) -> MatcherClassifier:
         c["image_dim"], c["text_dim"], image.grid_channels, c["hidden_dim"], heads=c["heads"],
         word_dim=c["embed_dim"], word_heads=c["word_heads"], max_words=c["max_words"],
     )  # fmt: skip
-    model = MatcherClassifier(image, text, fusion, c["n_classes"])
+    model = FusionClassifier(image, text, fusion, c["n_classes"])
     model.config = {"name": "matcher", **c}
     return model

@@ -1,21 +1,22 @@
-"""The fusion model zoo (lesson 07): one classifier shape, many fusion strategies, built by name.
+"""The model zoo (lessons 07-08): every model of the course, built by name.
 
     model = build_model("early", vocab_size=len(vocab), n_classes=10, in_channels=1)
     logits = model(images, tokens, lengths)        # (B, C, H, W), (B, T), (B,) -> (B, n_classes)
 
-`FusionClassifier` = image encoder + text encoder + a fusion module (mmcourse.models.fusion)
-+ a linear classifier. `build_model(name, **config)` makes one from the registry `MODELS`;
-`model.config` holds everything needed to build it again (plain numbers and strings, so
-a checkpoint can store it next to the weights).
+Each is a `FusionClassifier` (mmcourse.models.classifier): image encoder + text encoder +
+a fusion module (mmcourse.models.fusion) + a classifier. `REGISTRY` maps each name to
+its description and the function that builds it -- lesson 07's fusions here, lesson 08's
+"matcher" in mmcourse.models.matching; `model.config` holds everything needed to build
+it again (plain numbers and strings, so a checkpoint can store it next to the weights).
 """
 
 from __future__ import annotations
 
 import difflib
+from collections.abc import Callable
+from typing import NamedTuple
 
-import torch
-from torch import nn
-
+from .classifier import FusionClassifier
 from .encoders import BagOfWordsEncoder, ImageEncoder, TextEncoder
 from .fusion import (
     CrossAttentionFusion,
@@ -27,45 +28,17 @@ from .fusion import (
     ProductFusion,
     TextOnly,
 )
+from .matching import build_matcher
 
-__all__ = ["FusionClassifier", "MODELS", "build_model", "model_names"]
-
-
-class FusionClassifier(nn.Module):
-    """image encoder + text encoder + fusion + classifier.
-
-    forward(images (B, C, H, W), tokens (B, T), lengths (B,)) -> logits (B, n_classes).
-    The fusion module receives the image features (B, Di), the text features (B, Dt)
-    and, if it asks for it (`needs_grid`), the image encoder's grid (B, C', h, w). A
-    fusion that already returns class scores (`outputs_logits`, late fusion) gets no
-    classifier on top. `features(images, tokens, lengths)` returns the fused vector.
-    """
-
-    def __init__(self, image_encoder: nn.Module, text_encoder: nn.Module, fusion: nn.Module, n_classes: int):
-        super().__init__()
-        self.image_encoder, self.text_encoder, self.fusion = image_encoder, text_encoder, fusion
-        if getattr(fusion, "outputs_logits", False):
-            if fusion.out_dim != n_classes:
-                raise ValueError(
-                    f"the fusion returns {fusion.out_dim} class scores, but n_classes is {n_classes}."
-                )
-            self.classifier = nn.Identity()
-        else:
-            self.classifier = nn.Linear(fusion.out_dim, n_classes)
-        self.n_classes = n_classes
-        self.config: dict = {}
-
-    def features(self, images, tokens, lengths) -> torch.Tensor:
-        """The fused vector (B, fusion.out_dim)."""
-        if getattr(self.fusion, "needs_grid", False):
-            image, grid = self.image_encoder(images, return_grid=True)
-        else:
-            image, grid = self.image_encoder(images), None
-        text = self.text_encoder(tokens, lengths)
-        return self.fusion(image, text, grid=grid)
-
-    def forward(self, images, tokens, lengths) -> torch.Tensor:
-        return self.classifier(self.features(images, tokens, lengths))
+__all__ = [
+    "ModelEntry",
+    "REGISTRY",
+    "MODELS",
+    "build_model",
+    "build_fusion_classifier",
+    "model_names",
+    "expect_model_name",
+]
 
 
 def _image_only(c):
@@ -113,17 +86,6 @@ _FUSIONS = {
     "gated": (_gated, "adaptive: per-sample gates weigh the two modalities"),
 }
 
-MODELS: dict[str, str] = {}
-"""Every name build_model knows -> a one-line description. Names ending in -bow read the
-caption as a bag of words (no word order) instead of with an LSTM."""
-for _name, (_, _text) in _FUSIONS.items():
-    MODELS[_name] = _text + " (LSTM text encoder)" if _name != "image-only" else _text
-    if _name != "image-only":
-        MODELS[f"{_name}-bow"] = _text + " (bag-of-words text encoder)"
-MODELS["matcher"] = (
-    "lesson 08's matcher: batch-norm CNN + LSTM + per-word evidence (mmcourse.models.matching)"
-)
-
 DEFAULTS = {
     "n_classes": 2,
     "vocab_size": 100,
@@ -138,33 +100,15 @@ DEFAULTS = {
 }
 
 
-def model_names() -> list[str]:
-    """The names build_model accepts, in the order of the lesson."""
-    return list(MODELS)
-
-
-def _expect_name(name) -> str:
-    if name not in MODELS:
-        close = difflib.get_close_matches(str(name), MODELS, n=2, cutoff=0.5)
-        suggestion = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
-        raise ValueError(f"unknown model {name!r}.{suggestion} Valid names: {', '.join(MODELS)}.")
-    return name
-
-
-def build_model(name: str, **config) -> FusionClassifier:
-    """A FusionClassifier by registry name (see MODELS), with its encoders.
+def build_fusion_classifier(name: str, **config) -> FusionClassifier:
+    """A lesson-07 model: the small CNN, an LSTM (or, for names ending in -bow, a bag of words), a fusion.
 
     config (all optional; DEFAULTS lists the values): n_classes; vocab_size (len(vocab));
     in_channels (image channels: 3 for shapes, 1 for digits); image_channels (the CNN's
     conv widths); image_dim, text_dim (encoder output sizes); embed_dim; hidden_dim (the
     fusion's width); combine ("logits", "probs" or "learned", late fusion only); heads
-    (attention only). The result's `.config` holds name + every setting used.
+    (attention only).
     """
-    _expect_name(name)
-    if name == "matcher":  # lesson 08's model has its own module and settings (it builds on this one)
-        from .matching import build_matcher
-
-        return build_matcher(name, **config)
     unknown = sorted(set(config) - set(DEFAULTS))
     if unknown:
         raise ValueError(
@@ -182,3 +126,50 @@ def build_model(name: str, **config) -> FusionClassifier:
     model = FusionClassifier(image_encoder, text_encoder, fusion, c["n_classes"])
     model.config = {"name": name, **c}
     return model
+
+
+class ModelEntry(NamedTuple):
+    """One model of the zoo: what it is, and build(name, **config) -> FusionClassifier."""
+
+    description: str
+    build: Callable[..., FusionClassifier]
+
+
+REGISTRY: dict[str, ModelEntry] = {}
+"""Every name build_model knows. Names ending in -bow read the caption as a bag of words
+(no word order) instead of with an LSTM."""
+for _name, (_, _text) in _FUSIONS.items():
+    if _name == "image-only":
+        REGISTRY[_name] = ModelEntry(_text, build_fusion_classifier)
+        continue
+    REGISTRY[_name] = ModelEntry(_text + " (LSTM text encoder)", build_fusion_classifier)
+    REGISTRY[f"{_name}-bow"] = ModelEntry(_text + " (bag-of-words text encoder)", build_fusion_classifier)
+REGISTRY["matcher"] = ModelEntry(
+    "lesson 08's matcher: batch-norm CNN + LSTM + per-word evidence (mmcourse.models.matching)", build_matcher
+)
+
+MODELS: dict[str, str] = {name: entry.description for name, entry in REGISTRY.items()}
+"""Every name build_model knows -> a one-line description."""
+
+
+def model_names() -> list[str]:
+    """The names build_model accepts, in the order of the lessons."""
+    return list(REGISTRY)
+
+
+def expect_model_name(name) -> str:
+    """`name` if the zoo knows it; else ValueError with the closest names and the valid ones."""
+    if name not in REGISTRY:
+        close = difflib.get_close_matches(str(name), REGISTRY, n=2, cutoff=0.5)
+        suggestion = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+        raise ValueError(f"unknown model {name!r}.{suggestion} Valid names: {', '.join(REGISTRY)}.")
+    return name
+
+
+def build_model(name: str, **config) -> FusionClassifier:
+    """A FusionClassifier by registry name (see MODELS), with its encoders; `.config` rebuilds it.
+
+    config: the settings of that model's builder (build_fusion_classifier's DEFAULTS for
+    lesson 07's models, MATCHER_DEFAULTS for "matcher"); unknown settings raise ValueError.
+    """
+    return REGISTRY[expect_model_name(name)].build(name, **config)

@@ -1,23 +1,57 @@
 """Neural-network building blocks in plain NumPy (Part I and the from-scratch halves of Part II).
 
-One submodule per concept (activations, losses, the two-layer network, gradient
-checking, convolution, the LSTM cell, ...). Everything a submodule lists in its
-`__all__` is also available from here, so lessons can write
+One submodule per concept, listed here by the lesson that builds it, so lessons can write
 
     from mmcourse.numpy_nn import sigmoid, softmax, conv2d
 
-without knowing which file a function lives in.
+and a reader of this file sees where each name lives.
 """
 
-import importlib
-import pkgutil
+# isort: off
+# lesson 01: the neuron
+from .activations import relu, relu_grad, sigmoid, sigmoid_grad, tanh, tanh_grad
+from .dense import dense_backward, dense_forward
 
-__all__ = []
+# lesson 02: softmax and cross-entropy
+from .losses import (
+    cross_entropy,
+    log_softmax,
+    one_hot,
+    softmax,
+    softmax_cross_entropy,
+    softmax_cross_entropy_grad,
+)
 
-for _info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
-    if _info.name.startswith("_"):
-        continue
-    _module = importlib.import_module(f"{__name__}.{_info.name}")
-    for _name in getattr(_module, "__all__", []):
-        globals()[_name] = getattr(_module, _name)
-        __all__.append(_name)
+# lesson 03: backpropagation
+from .gradcheck import numerical_gradient, relative_error
+from .two_layer import (
+    TWO_LAYER_PARAMS,
+    gd_step,
+    init_two_layer,
+    two_layer_backward,
+    two_layer_forward,
+    two_layer_loss,
+    two_layer_predict,
+)
+
+# lesson 04: convolutions
+from .conv import conv2d, conv2d_naive, conv_output_size, im2col, maxpool2d, pad_images
+
+# lesson 05: the LSTM cell
+from .lstm import GATE_ORDER, lstm_cell
+
+# isort: on
+
+__all__ = [
+    # lesson 01
+    "sigmoid", "sigmoid_grad", "relu", "relu_grad", "tanh", "tanh_grad", "dense_forward", "dense_backward",
+    # lesson 02
+    "one_hot", "softmax", "log_softmax", "cross_entropy", "softmax_cross_entropy", "softmax_cross_entropy_grad",
+    # lesson 03
+    "numerical_gradient", "relative_error", "TWO_LAYER_PARAMS", "init_two_layer", "two_layer_forward",
+    "two_layer_backward", "two_layer_loss", "two_layer_predict", "gd_step",
+    # lesson 04
+    "conv_output_size", "pad_images", "conv2d_naive", "im2col", "conv2d", "maxpool2d",
+    # lesson 05
+    "lstm_cell", "GATE_ORDER",
+]  # fmt: skip

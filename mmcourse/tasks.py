@@ -1,0 +1,258 @@
+"""The course's tasks, and how a model is trained on each: `load_task`, `config_for`, `train_model`.
+
+    data = load_task("shapes")                       # train / val / test + vocabulary
+    config = config_for("shapes")                    # lesson 08's matcher and its settings
+    model, metrics = train_model(config)             # build, train, test (and save, with out=...)
+    model, metrics = train_model("digits-arithmetic", "early", epochs=5)   # a preset, changed
+
+`TASKS` holds the facts of each task; the presets are `TrainConfig`s (mmcourse.config),
+one per task for lesson 07's models and one for lesson 08's matcher on shapes, made by
+`dataclasses.replace`. `mmcourse train` is a thin command line over `train_model`.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+
+from .config import TrainConfig
+
+__all__ = [
+    "Task", "TASKS", "expect_task", "PRESETS", "MODEL_PRESETS", "config_for", "load_task",
+    "training_transform", "train_model",
+]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Task:
+    """One of the course's tasks.
+
+    question: what a model must answer; image_size: H = W of its images, in pixels
+    (resizable: whether load_task can draw them at another size); default_model: what
+    `mmcourse train --task NAME` trains; n_val, n_test: the validation and test pairs. The
+    vocabulary is always built from the training captions only.
+    """
+
+    name: str
+    question: str
+    image_size: int
+    resizable: bool
+    default_model: str
+    n_val: int = 500
+    n_test: int = 1000
+
+
+TASKS: dict[str, Task] = {
+    task.name: task
+    for task in (
+        Task("shapes", "does the caption describe the scene of two coloured shapes? (2 classes)", 16, True,
+             "matcher"),
+        Task("digits-arithmetic", "(digit +/- k) mod 10, from a handwritten digit and 'plus three' (10 classes)",
+             8, False, "early"),
+        Task("digits-captions", "the digit, from its image and a caption that is wrong 30 % of the time "
+             "(10 classes)", 8, False, "early"),
+    )
+}  # fmt: skip
+
+DIGITS_MODEL = {"image_channels": [32, 64], "hidden_dim": 128}
+PRESETS: dict[str, TrainConfig] = {  # lesson 07's settings: any fusion model trains in well under a minute
+    "shapes": TrainConfig(task="shapes", model="attention", n_train=5000, image_size=16, epochs=20, lr=3e-3,
+                          batch_size=64),
+    "digits-arithmetic": TrainConfig(task="digits-arithmetic", model="early", n_train=4000, image_size=8,
+                                     epochs=20, lr=2e-3, batch_size=32, cooldown=5, model_settings=DIGITS_MODEL),
+    "digits-captions": TrainConfig(task="digits-captions", model="early", n_train=2000, image_size=8, epochs=10,
+                                   lr=2e-3, batch_size=32, cooldown=3, model_settings=DIGITS_MODEL),
+}  # fmt: skip
+"""The settings of each task for lesson 07's models (config_for swaps in the model's name)."""
+
+MODEL_PRESETS: dict[tuple[str, str], TrainConfig] = {
+    ("shapes", "matcher"): replace(
+        PRESETS["shapes"],
+        model="matcher",
+        n_train=12000,
+        epochs=10,
+        batch_size=128,
+        schedule="cosine",
+        warmup=0.15,
+        clip_grad=1.0,
+        negatives=0.5,
+        restore_best=True,
+    ),  # fmt: skip
+}
+"""Settings for one model on one task: lesson 08's matcher reaches >= 98 % on shapes with a warm-up +
+cosine schedule, clipped gradients and AttributeNegatives (new mismatches from half the matching pairs)."""
+
+
+def expect_task(name) -> str:
+    """`name` if it is a task of TASKS; else ValueError listing the tasks."""
+    if name not in TASKS:
+        raise ValueError(f"unknown task {name!r}; valid tasks: {', '.join(TASKS)}.")
+    return name
+
+
+def config_for(task: str, model: str | None = None) -> TrainConfig:
+    """The preset TrainConfig of `model` (default: the task's default model) on `task`."""
+    from .models.zoo import expect_model_name  # here, so that importing the task table needs no torch
+
+    task = expect_task(task)
+    model = expect_model_name(model or TASKS[task].default_model)
+    return MODEL_PRESETS.get((task, model)) or replace(PRESETS[task], model=model)
+
+
+def load_task(task: str, n_train: int | None = None, seed: int = 0, image_size: int | None = None) -> dict:
+    """The data of one task, ready for a FusionClassifier.
+
+    task: a name of TASKS; n_train: training pairs (default: the task's preset); seed: the
+    data's seed; image_size: H = W in pixels (shapes only; default TASKS[task].image_size).
+
+    Returns a dict: task, seed, image_size; train, val, test (MultimodalData); vocab (built
+    from the training captions); model_config (n_classes, in_channels, vocab_size: what
+    build_model needs). Shapes pairs are split from one generated set; the digit tasks draw
+    validation and test images from a pool disjoint from the training images.
+    """
+    from .data import make_digit_arithmetic, make_digit_captions, make_shapes, split
+    from .text import Vocab
+
+    facts = TASKS[expect_task(task)]
+    n_train = PRESETS[task].n_train if n_train is None else n_train
+    size = facts.image_size if image_size is None else image_size
+    if size != facts.image_size and not facts.resizable:
+        raise ValueError(f"image_size must be {facts.image_size} for {task!r} (its digits are {size} x {size} "
+                         f"pixels and cannot be redrawn), but got {image_size!r}.")  # fmt: skip
+    if task == "shapes":
+        total = n_train + facts.n_val + facts.n_test
+        data = make_shapes(total, seed=seed, image_size=size)
+        parts = split(data, (n_train / total, facts.n_val / total, facts.n_test / total), seed=seed)
+        train, val, test = parts.train, parts.val, parts.test
+    else:
+        make = make_digit_arithmetic if task == "digits-arithmetic" else make_digit_captions
+        train = make(n_train, split="train", seed=seed)
+        val = make(facts.n_val, split="test", seed=seed + 1)
+        test = make(facts.n_test, split="test", seed=seed + 2)
+    vocab = Vocab.build(train.captions)
+    config = {
+        "n_classes": len(train.label_names),
+        "in_channels": int(train.images.shape[1]),
+        "vocab_size": len(vocab),
+    }
+    return {"task": task, "seed": seed, "image_size": size, "train": train, "val": val, "test": test, "vocab": vocab,
+            "model_config": config}  # fmt: skip
+
+
+def training_transform(config: TrainConfig, vocab, then=None):
+    """The batch transform `config` asks for: AttributeNegatives when config.negatives > 0.
+
+    then: another transform (e.g. robust.ModalityDropout) applied after it; returned alone
+    when the config asks for none (None when neither exists).
+    """
+    if not config.negatives:
+        return then
+    from .data import AttributeNegatives, ChainedTransforms
+
+    negatives = AttributeNegatives(vocab, rate=config.negatives, seed=config.seed)
+    return negatives if then is None else ChainedTransforms(negatives, then)
+
+
+def resolve_config(task="shapes", model=None, config=None, data=None, **overrides) -> TrainConfig:
+    """The one TrainConfig of a run: `config` (or the preset of task and model), overrides on top,
+    then what the given `data` fixes (its size, image size and seed). ValueError names a bad option."""
+    if isinstance(task, TrainConfig):
+        task, config = task.task, task
+    config = config or config_for(task, model)
+    names = {f.name for f in fields(TrainConfig)}
+    unknown = sorted(set(overrides) - names)
+    if unknown:
+        raise ValueError(f"unknown option(s) {unknown} for train_model; valid: {', '.join(sorted(names))} "
+                         "(settings of the model itself go in model_settings={...}).")  # fmt: skip
+    config = replace(config, **{key: value for key, value in overrides.items() if value is not None})
+    config_for(config.task, config.model)  # ValueError for an unknown task or model
+    if config.negatives and config.task != "shapes":
+        raise ValueError(
+            f"negatives (changed colour or shape words) are for the shapes task only, not {config.task!r}: only "
+            "there is a caption with one attribute word changed guaranteed to be false."
+        )
+    if config.image_size is None:
+        config = replace(config, image_size=TASKS[config.task].image_size)
+    if data is not None:
+        data_seed = data.get("seed", config.seed)
+        config = replace(config, n_train=len(data["train"]), image_size=int(data["train"].images.shape[-1]),
+                         data_seed=None if data_seed == config.seed else data_seed)  # fmt: skip
+    return config
+
+
+def train_model(task="shapes", model=None, *, config=None, device="auto", out=None, data=None, resume=None,
+                progress=True, train_transform=None, fit_options=None, **overrides):  # fmt: skip
+    """Build a model, train it on a task, test it; returns (the trained model, metrics).
+
+    task: a task name, or a whole TrainConfig (e.g. TrainConfig.from_dict of a metrics.json);
+    model: a name of mmcourse.models.MODELS (default: the task's default model); config:
+    a TrainConfig to start from instead of config_for(task, model); overrides: TrainConfig
+    fields to change (epochs=5, lr=1e-3, n_train=..., seed=..., negatives=..., cooldown=...).
+    data: a load_task result to reuse (it fixes n_train and image_size); device: "auto"
+    (CUDA, then MPS, then CPU), a name or a torch.device; out: a folder -- out/model.pt
+    holds the best model so far after every epoch (atomically) and out/metrics.json is
+    written at the end; resume: the model.pt of a stopped run, continued exactly;
+    train_transform: a transform for training batches (e.g. robust.ModalityDropout),
+    applied after the config's own (AttributeNegatives); fit_options: the older spelling
+    of overrides (a dict, which may also hold train_transform).
+
+    Both phases -- the main epochs and the cooldown at lr / 10 (config.cooldown_phase()) --
+    train with the same options and the same transform. metrics: the whole resolved config
+    (asdict), then test_accuracy, test_loss, val_accuracy, train_loss, seconds, device,
+    history (per epoch).
+    """
+    import torch
+
+    from .checkpoint import build_by_name, read_checkpoint, save_checkpoint
+    from .data import TensorBatches, to_tensors
+    from .env import pick_device
+    from .train import evaluate, fit
+
+    options = dict(fit_options or {})
+    train_transform = options.pop("train_transform", train_transform)
+    config = resolve_config(task, model, config, data, **{**options, **overrides})
+    start = time.perf_counter()
+    data_seed = config.seed if config.data_seed is None else config.data_seed
+    data = data or load_task(config.task, config.n_train, data_seed, config.image_size)
+    transform = training_transform(config, data["vocab"], then=train_transform)
+    device = device if isinstance(device, torch.device) else pick_device(device)
+    tensors = {part: to_tensors(data[part], data["vocab"], device) for part in ("train", "val", "test")}
+    train = TensorBatches(*tensors["train"], batch_size=config.batch_size, shuffle=True, seed=config.seed)
+    val = TensorBatches(*tensors["val"], batch_size=500, shuffle=False)
+    test = TensorBatches(*tensors["test"], batch_size=500, shuffle=False)
+    torch.manual_seed(config.seed)
+    net = build_by_name(config.model, **{**data["model_config"], **config.model_settings})
+    checkpoint = None if out is None else Path(out) / "model.pt"
+    extra = {
+        "vocab": data["vocab"],
+        "task": config.task,
+        "seed": config.seed,
+        "image_size": config.image_size,
+    }
+    history = fit(net, train, val, device=device, progress=progress, train_transform=transform,
+                  checkpoint=checkpoint, checkpoint_extra=extra, resume=resume, **config.fit_options())  # fmt: skip
+    if config.cooldown:  # a few last epochs at a tenth of the learning rate: the weights settle, not jitter
+        cooldown = config.cooldown_phase()
+        history = history.then(fit(net, train, val, device=device, progress=progress, train_transform=transform,
+                                   **cooldown.fit_options()))  # fmt: skip
+    result = evaluate(net, test)
+    metrics = {
+        **config.to_dict(),
+        "test_accuracy": result["accuracy"],
+        "test_loss": result["loss"],
+        "val_accuracy": history["val_accuracy"][-1] if history["val_accuracy"] else None,
+        "train_loss": history["train_loss"][-1] if history["train_loss"] else None,
+        "seconds": round(time.perf_counter() - start, 2),
+        "device": device.type,
+        "history": history.to_dict(),
+    }
+    if out is not None:  # the final model (the best epoch's, with restore_best) and its test metrics
+        numbers = {
+            k: v for k, v in metrics.items() if isinstance(v, (int, float)) and not isinstance(v, bool)
+        }
+        training = read_checkpoint(checkpoint).get("training")  # keep what --resume needs
+        save_checkpoint(checkpoint, net, metrics=numbers, training=training, **extra)
+        (Path(out) / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
+    return net, metrics
