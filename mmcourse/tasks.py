@@ -20,8 +20,8 @@ from pathlib import Path
 from .config import TrainConfig
 
 __all__ = [
-    "Task", "TASKS", "expect_task", "PRESETS", "MODEL_PRESETS", "config_for", "load_task",
-    "training_transform", "train_model",
+    "Task", "TASKS", "expect_task", "SHAPES", "DIGITS_ARITHMETIC", "DIGITS_CAPTIONS", "MATCHER", "PRESETS",
+    "MODEL_PRESETS", "config_for", "load_task", "training_transform", "resolve_config", "train_model",
 ]  # fmt: skip
 
 
@@ -56,33 +56,28 @@ TASKS: dict[str, Task] = {
     )
 }  # fmt: skip
 
-DIGITS_MODEL = {"image_channels": [32, 64], "hidden_dim": 128}
-PRESETS: dict[str, TrainConfig] = {  # lesson 07's settings: any fusion model trains in well under a minute
-    "shapes": TrainConfig(task="shapes", model="attention", n_train=5000, image_size=16, epochs=20, lr=3e-3,
-                          batch_size=64),
-    "digits-arithmetic": TrainConfig(task="digits-arithmetic", model="early", n_train=4000, image_size=8,
-                                     epochs=20, lr=2e-3, batch_size=32, cooldown=5, model_settings=DIGITS_MODEL),
-    "digits-captions": TrainConfig(task="digits-captions", model="early", n_train=2000, image_size=8, epochs=10,
-                                   lr=2e-3, batch_size=32, cooldown=3, model_settings=DIGITS_MODEL),
-}  # fmt: skip
-"""The settings of each task for lesson 07's models (config_for swaps in the model's name)."""
+SHAPES = TrainConfig(
+    task="shapes", model="attention", n_train=5000, image_size=16, epochs=20, lr=3e-3, batch_size=64
+)
+"""Lesson 07's fusion models on shapes: Adam at a constant rate, nothing else."""
+DIGITS_ARITHMETIC = replace(
+    SHAPES, task="digits-arithmetic", model="early", n_train=4000, image_size=8, lr=2e-3, batch_size=32,
+    cooldown=5, model_settings={"image_channels": [32, 64], "hidden_dim": 128},
+)  # fmt: skip
+"""Lesson 07's models on (digit +/- k) mod 10: a wider CNN, smaller batches, 5 cooldown epochs at lr / 10."""
+DIGITS_CAPTIONS = replace(DIGITS_ARITHMETIC, task="digits-captions", n_train=2000, epochs=10, cooldown=3)
+MATCHER = replace(
+    SHAPES, model="matcher", n_train=12000, epochs=10, batch_size=128, schedule="cosine", warmup=0.15,
+    clip_grad=1.0, negatives=0.5, restore_best=True,
+)  # fmt: skip
+"""Lesson 08's matcher on shapes: reaches >= 98 % with a warm-up + cosine schedule, clipped gradients and
+AttributeNegatives (new mismatches made from half the matching pairs of each batch)."""
 
-MODEL_PRESETS: dict[tuple[str, str], TrainConfig] = {
-    ("shapes", "matcher"): replace(
-        PRESETS["shapes"],
-        model="matcher",
-        n_train=12000,
-        epochs=10,
-        batch_size=128,
-        schedule="cosine",
-        warmup=0.15,
-        clip_grad=1.0,
-        negatives=0.5,
-        restore_best=True,
-    ),  # fmt: skip
-}
-"""Settings for one model on one task: lesson 08's matcher reaches >= 98 % on shapes with a warm-up +
-cosine schedule, clipped gradients and AttributeNegatives (new mismatches from half the matching pairs)."""
+PRESETS: dict[str, TrainConfig] = {"shapes": SHAPES, "digits-arithmetic": DIGITS_ARITHMETIC,
+                                   "digits-captions": DIGITS_CAPTIONS}  # fmt: skip
+"""The settings of each task for lesson 07's models (config_for swaps in the model's name)."""
+MODEL_PRESETS: dict[tuple[str, str], TrainConfig] = {("shapes", "matcher"): MATCHER}
+"""Settings for one model on one task, where it needs its own."""
 
 
 def expect_task(name) -> str:

@@ -8,14 +8,13 @@ for PyTorch's rows-are-samples convention.
 
 import numpy as np
 
-from .validation import expect_positive_int
+from .validation import expect_number, expect_positive_int
 
 __all__ = ["make_blobs", "make_moons", "make_spirals"]
 
 
 def _check_noise(noise):
-    if not (isinstance(noise, (int, float)) and noise >= 0):
-        raise ValueError(f"noise must be a number >= 0, but got {noise!r}.")
+    expect_number("noise", noise, "float", 0)
 
 
 def make_blobs(n_per_class=50, separation=2.0, noise=1.0, seed=0):

@@ -214,3 +214,51 @@ def test_config_rebuilds_the_same_model():
     with torch.no_grad():
         torch.testing.assert_close(again.eval()(*batch), model.eval()(*batch))
     assert all(isinstance(v, (int, float, str, list)) for v in model.config.values())
+
+
+def test_every_model_is_a_fusion_classifier_whose_fusion_says_what_it_reads():
+    from torch import nn
+
+    from mmcourse.models import (
+        EvidenceAttentionFusion,
+        Fusion,
+        FusionClassifier,
+        GridFusion,
+        WordEvidenceFusion,
+    )
+
+    for name in model_names():
+        model = _model(name) if name != "matcher" else build_model("matcher", vocab_size=VOCAB, n_classes=3)
+        assert type(model) is FusionClassifier and isinstance(model.fusion, Fusion), name
+        late = name.startswith("late")
+        assert isinstance(model.classifier, nn.Identity if late else nn.Linear), name
+        pair = model.encode(*_batch())
+        assert pair.grid.dim() == 4 and pair.words.shape[:2] == pair.mask.shape == (B, 6)
+        with torch.no_grad():
+            torch.testing.assert_close(model.classifier(model.fusion.fuse(pair)), model(*_batch()))
+    assert issubclass(EvidenceAttentionFusion, CrossAttentionFusion) and issubclass(
+        CrossAttentionFusion, GridFusion
+    )
+    assert issubclass(WordEvidenceFusion, EvidenceAttentionFusion)
+
+
+def test_a_classifier_needs_a_fusion_and_late_fusion_its_class_count():
+    from mmcourse.models import FusionClassifier, ImageEncoder, TextEncoder
+
+    with pytest.raises(TypeError, match="fusion must be a mmcourse.models.Fusion"):
+        FusionClassifier(ImageEncoder(), TextEncoder(VOCAB), torch.nn.Linear(3, 3), n_classes=2)
+    with pytest.raises(ValueError, match="returns 3 class scores, but n_classes is 2"):
+        FusionClassifier(ImageEncoder(), TextEncoder(VOCAB), LateFusion(64, 64, n_classes=3), n_classes=2)
+
+
+def test_evidence_attention_reuses_cross_attention_and_adds_the_best_score():
+    from mmcourse.models import EvidenceAttentionFusion
+
+    torch.manual_seed(0)
+    module = EvidenceAttentionFusion(4, 3, grid_channels=8, heads=2, key_dim=5)
+    image, text, grid = torch.randn(B, 4), torch.randn(B, 3), torch.randn(B, 8, 3, 3)
+    features = module.sentence_features(image, text, grid)
+    attended, scores = module.attend(text, grid)
+    assert features.shape == (B, 3 + 2 * (8 + 2) + 2) == (B, module.fused_dim())
+    torch.testing.assert_close(features[:, -2:], scores.amax(dim=2))
+    assert torch.allclose(module.last_attention.sum(dim=(2, 3)), torch.ones(B, 2))

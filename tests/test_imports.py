@@ -109,3 +109,14 @@ def test_every_public_name_of_a_submodule_is_listed_by_its_package(package_name)
             assert getattr(package, name) is getattr(module, name)
             public.add(name)
     assert set(package.__all__) == public, f"listed but public nowhere: {set(package.__all__) - public}"
+
+
+def test_lessons_train_through_the_library_not_the_command_line_module():
+    import json
+
+    root = PACKAGE_ROOT.parent
+    for notebook in sorted(root.glob("notebooks/*.ipynb")) + sorted(root.glob("solutions/*.ipynb")):
+        for cell in json.loads(notebook.read_text(encoding="utf-8"))["cells"]:
+            if cell["cell_type"] == "code":
+                source = "".join(cell["source"])
+                assert "train_cli" not in source, f"{notebook.name}: import tasks/config, not the CLI module"

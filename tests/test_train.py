@@ -259,3 +259,51 @@ def test_resume_from_a_weights_only_file_is_refused(tmp_path):
     train, val = _loaders()
     with pytest.raises(ValueError, match="no training state"):
         fit(_mlp(), train, val, epochs=1, lr=0.1, device="cpu", progress=False, resume=path)
+
+
+def test_a_callback_sees_every_epoch_and_can_stop_training():
+    from mmcourse.train import Callback
+
+    class StopAfterTwo(Callback):
+        def __init__(self):
+            self.calls = []
+
+        def on_fit_start(self, state):
+            self.calls.append(("start", state.epoch))
+
+        def on_epoch_end(self, state):
+            self.calls.append(("epoch", state.epoch, len(state.history["train_loss"])))
+            state.stop = state.epoch >= 2
+
+        def on_fit_end(self, state):
+            self.calls.append(("end", state.epoch))
+
+    x, y = _blobs()
+    spy = StopAfterTwo()
+    history = fit(_mlp(), TensorBatches(x, y, batch_size=50), None, epochs=10, lr=0.02, device="cpu",
+                  progress=False, callbacks=[spy])  # fmt: skip
+    assert spy.calls == [("start", 0), ("epoch", 1, 1), ("epoch", 2, 2), ("end", 2)]
+    assert history.epochs == 2
+
+
+def test_evaluate_is_the_loss_and_accuracy_of_predict():
+    from mmcourse.train import predict
+
+    x, y = _blobs(n=70)
+    model = _mlp()
+    batches = TensorBatches(x, y, batch_size=16, shuffle=False)
+    logits, targets = predict(model, batches)
+    assert logits.shape == (70, 2) and torch.equal(targets, y)
+    result = evaluate(model, batches)
+    assert result["loss"] == pytest.approx(float(nn.functional.cross_entropy(logits, y)), rel=1e-6)
+    assert result["accuracy"] == accuracy(logits, y)
+    with pytest.raises(ValueError, match="predict got no batches"):
+        evaluate(model, [])
+
+
+def test_history_then_joins_two_runs_and_keeps_the_better_best_epoch():
+    first = History({"train_loss": [1.0, 0.8], "val_accuracy": [0.6, 0.7], "val_loss": [0.9, 0.8]}, [1, 1], 1)
+    better = History({"train_loss": [0.7], "val_accuracy": [0.75], "val_loss": [0.7]}, [1], 0)
+    worse = History({"train_loss": [0.7], "val_accuracy": [0.65], "val_loss": [0.7]}, [1], 0)
+    assert first.then(better).best_epoch == 2 and first.then(worse).best_epoch == 1
+    assert first.then(better)["train_loss"] == [1.0, 0.8, 0.7] and first.then(better).seconds == [1, 1, 1]

@@ -6,11 +6,13 @@ import pytest
 from mmcourse.validation import (
     as_float_arrays,
     expect_finite,
+    expect_number,
     expect_one_hot,
     expect_positive_int,
     expect_probabilities,
     expect_shape,
     format_shape,
+    number_rule,
 )
 
 
@@ -63,3 +65,49 @@ def test_probabilities_one_hot_finite_and_positive_int():
         expect_positive_int("n", 2.5)
     with pytest.raises(ValueError, match="got 0"):
         expect_positive_int("n", 0)
+
+
+@pytest.mark.parametrize(
+    "value, kind, bounds, error, message",
+    [
+        (0, "int", dict(low=1), ValueError, "epochs must be a whole number >= 1, but got 0."),
+        (2.5, "int", dict(low=1), TypeError, "epochs must be a whole number >= 1, but got float 2.5."),
+        (True, "int", dict(low=1), TypeError, "epochs must be a whole number >= 1, but got bool True."),
+        ("3", "float", dict(), TypeError, "epochs must be a number, but got str '3'."),
+        (
+            None,
+            "float",
+            dict(low=0, low_open=True),
+            TypeError,
+            "epochs must be a number > 0, but got NoneType",
+        ),
+        (0.0, "float", dict(low=0, low_open=True), ValueError, "epochs must be a number > 0, but got 0.0."),
+        (
+            float("nan"),
+            "float",
+            dict(low=0, high=1),
+            ValueError,
+            r"epochs must be a number in [0, 1], but got nan.",
+        ),
+        (float("inf"), "float", dict(), ValueError, "epochs must be a number, but got inf."),
+        (1.5, "float", dict(low=0, high=1), ValueError, "epochs must be a number in [0, 1], but got 1.5."),
+        (0.0, "float", dict(low=0, high=1, low_open=True), ValueError, "epochs must be a number in (0, 1]"),
+        (7, "int", dict(high=5), ValueError, "epochs must be a whole number <= 5, but got 7."),
+    ],
+)
+def test_expect_number_names_the_argument_the_rule_and_the_value(value, kind, bounds, error, message):
+    with pytest.raises(error) as info:
+        expect_number("epochs", value, kind, **bounds)
+    assert str(info.value).startswith(message)
+
+
+def test_expect_number_returns_plain_numbers_and_accepts_the_bounds_themselves():
+    assert (
+        expect_number("n", np.int64(3), "int", 1) == 3 and type(expect_number("n", np.int64(3), "int")) is int
+    )
+    assert expect_number("p", 1, "float", 0, 1) == 1.0 and type(expect_number("p", 1, "float")) is float
+    assert expect_number("p", 0, "float", 0, 1) == 0.0 and expect_number("k", -4, "int") == -4
+    with pytest.raises(ValueError, match="rate must be a rate in"):
+        expect_number("rate", 2, "float", 0, 1, rule="a rate in [0, 1]")
+    with pytest.raises(ValueError, match="kind must be 'int' or 'float'"):
+        number_rule("complex")

@@ -23,7 +23,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from ..validation import expect_positive_int
+from ..validation import expect_number, expect_positive_int
 from .dataset import MultimodalData
 
 __all__ = ["NUMBER_WORDS", "make_digit_arithmetic", "make_digit_captions", "digit_pool"]
@@ -113,12 +113,9 @@ def make_digit_captions(
     meta: image_id, digit, caption_digit (n,) and caption_correct (n,) bool.
     """
     n = expect_positive_int("n", n)
-    if (
-        isinstance(caption_noise, bool)
-        or not isinstance(caption_noise, (int, float))
-        or not 0 <= caption_noise <= 1
-    ):
-        raise ValueError(f"caption_noise must be a probability in [0, 1], but got {caption_noise!r}.")
+    caption_noise = expect_number(
+        "caption_noise", caption_noise, "float", 0, 1, rule="a probability in [0, 1]"
+    )
     rng = np.random.default_rng(seed)
     images, digits, image_id = _draw_images(rng, n, split, test_fraction)
     wrong = rng.random(n) < caption_noise

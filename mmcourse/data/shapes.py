@@ -32,7 +32,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from ..validation import expect_positive_int
+from ..validation import expect_number, expect_positive_int
 from .dataset import MultimodalData
 
 __all__ = [
@@ -339,10 +339,9 @@ def make_shapes(
         raise ValueError(
             f"image_size must be at least {MIN_IMAGE_SIZE} pixels to hold two separated shapes, but got {image_size}."
         )
-    if isinstance(noise, bool) or not isinstance(noise, (int, float, np.floating)) or not 0 <= noise <= 1:
-        raise ValueError(
-            f"noise must be a number in [0, 1] (a standard deviation in pixel units), but got {noise!r}."
-        )
+    noise = expect_number(
+        "noise", noise, "float", 0, 1, rule="a number in [0, 1] (a standard deviation in pixel units)"
+    )
     colours = _expect_names("colours", colours, COLOURS, 3)
     shapes = _expect_names("shapes", shapes, SHAPES, 3)
     relations = _expect_relations(relations)
