@@ -114,8 +114,8 @@ def load_task(task: str, n_train: int | None = None, seed: int = 0, image_size: 
     n_train = PRESETS[task].n_train if n_train is None else n_train
     size = facts.image_size if image_size is None else image_size
     if size != facts.image_size and not facts.resizable:
-        raise ValueError(f"image_size must be {facts.image_size} for {task!r} (its digits are {size} x {size} "
-                         f"pixels and cannot be redrawn), but got {image_size!r}.")  # fmt: skip
+        raise ValueError(f"image_size must be {facts.image_size} for {task!r} (its images are {facts.image_size} x "
+                         f"{facts.image_size} pixels and cannot be redrawn), but got {image_size!r}.")  # fmt: skip
     if task == "shapes":
         total = n_train + facts.n_val + facts.n_test
         data = make_shapes(total, seed=seed, image_size=size)
@@ -161,8 +161,11 @@ def resolve_config(task="shapes", model=None, config=None, data=None, **override
     if unknown:
         raise ValueError(f"unknown option(s) {unknown} for train_model; valid: {', '.join(sorted(names))} "
                          "(settings of the model itself go in model_settings={...}).")  # fmt: skip
+    from .models.zoo import expect_model_name
+
     config = replace(config, **{key: value for key, value in overrides.items() if value is not None})
-    config_for(config.task, config.model)  # ValueError for an unknown task or model
+    expect_task(config.task)
+    expect_model_name(config.model)
     if config.negatives and config.task != "shapes":
         raise ValueError(
             f"negatives (changed colour or shape words) are for the shapes task only, not {config.task!r}: only "
