@@ -13,12 +13,7 @@ from mmcourse.tasks import MODEL_PRESETS, PRESETS, TASKS, config_for, load_task,
 from mmcourse.train import evaluate
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 def test_presets_are_configs_made_by_replace():

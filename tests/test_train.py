@@ -10,13 +10,7 @@ from mmcourse.metrics import accuracy
 from mmcourse.train import evaluate, fit, split_batch
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models train fastest on one thread (and do not fight other tests for the CPU)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 def _blobs(n=200, seed=0):
