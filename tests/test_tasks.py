@@ -12,7 +12,6 @@ from mmcourse.data import TensorBatches, to_tensors
 from mmcourse.tasks import MODEL_PRESETS, PRESETS, TASKS, config_for, load_task, resolve_config, train_model
 from mmcourse.train import evaluate
 
-
 pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 

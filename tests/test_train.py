@@ -9,7 +9,6 @@ from mmcourse.data import TensorBatches
 from mmcourse.metrics import accuracy
 from mmcourse.train import evaluate, fit, split_batch
 
-
 pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
