@@ -76,8 +76,16 @@ AttributeNegatives (new mismatches made from half the matching pairs of each bat
 PRESETS: dict[str, TrainConfig] = {"shapes": SHAPES, "digits-arithmetic": DIGITS_ARITHMETIC,
                                    "digits-captions": DIGITS_CAPTIONS}  # fmt: skip
 """The settings of each task for lesson 07's models (config_for swaps in the model's name)."""
-MODEL_PRESETS: dict[tuple[str, str], TrainConfig] = {("shapes", "matcher"): MATCHER}
-"""Settings for one model on one task, where it needs its own."""
+DIGITS_TRANSFORMER = {"image_size": 8, "patch": 2}  # 8 x 8 digits: 16 patches of 2 x 2 pixels
+
+MODEL_PRESETS: dict[tuple[str, str], TrainConfig] = {
+    ("shapes", "matcher"): MATCHER,
+    ("digits-arithmetic", "transformer"): replace(DIGITS_ARITHMETIC, model="transformer",
+                                                  model_settings=DIGITS_TRANSFORMER),
+    ("digits-captions", "transformer"): replace(DIGITS_CAPTIONS, model="transformer", model_settings=DIGITS_TRANSFORMER),
+}  # fmt: skip
+"""Settings for one model on one task, where it needs its own: lesson 08's matcher on shapes; lesson 10's
+transformer on the 8 x 8 digits (its patches must divide the image)."""
 
 
 def expect_task(name) -> str:

@@ -30,9 +30,12 @@ def _batch(seed=0, T=6):
     return images, tokens, lengths
 
 
+TRANSFORMER_CONFIG = {"n_classes": 3, "vocab_size": VOCAB, "in_channels": 3, "dim": 8, "depth": 1, "heads": 2}
+
+
 def _model(name, **extra):
     torch.manual_seed(0)
-    return build_model(name, **{**CONFIG, **extra})
+    return build_model(name, **{**(TRANSFORMER_CONFIG if name == "transformer" else CONFIG), **extra})
 
 
 @pytest.mark.parametrize("name", model_names())
@@ -228,7 +231,7 @@ def test_every_model_is_a_fusion_classifier_whose_fusion_says_what_it_reads():
     )
 
     for name in model_names():
-        model = _model(name) if name != "matcher" else build_model("matcher", vocab_size=VOCAB, n_classes=3)
+        model = _model(name)
         assert type(model) is FusionClassifier and isinstance(model.fusion, Fusion), name
         late = name.startswith("late")
         assert isinstance(model.classifier, nn.Identity if late else nn.Linear), name

@@ -174,3 +174,19 @@ def test_the_older_fit_options_spelling_still_works():
     _, metrics = train_model("digits-captions", "early", data=data, epochs=1, cooldown=0, device="cpu", progress=False,
                              fit_options={"clip_grad": 2.0, "train_transform": lambda b: seen.append(1) or b})  # fmt: skip
     assert metrics["clip_grad"] == 2.0 and len(seen) == 1
+
+
+def test_every_preset_builds_its_model_on_its_task():
+    from mmcourse.models import build_model, model_names
+
+    facts = {"shapes": {"n_classes": 2, "in_channels": 3}, "digits-arithmetic": {"n_classes": 10, "in_channels": 1},
+             "digits-captions": {"n_classes": 10, "in_channels": 1}}  # fmt: skip
+    for task, shape in facts.items():
+        size = TASKS[task].image_size
+        for name in model_names():
+            config = config_for(task, name)
+            model = build_model(name, vocab_size=30, **shape, **config.model_settings).eval()
+            tokens = torch.randint(2, 30, (2, 5))
+            with torch.no_grad():
+                logits = model(torch.rand(2, shape["in_channels"], size, size), tokens, torch.tensor([5, 3]))
+            assert logits.shape == (2, shape["n_classes"]), (task, name)

@@ -3,8 +3,8 @@
     from mmcourse.models import build_model, ImageEncoder, EarlyFusion
 
 Where each name lives: `encoders` (lessons 04-05), `layers`, `fusion` and `classifier`
-(lesson 07), `matching` (lesson 08), `zoo` (every model by name). Nothing here imports
-in a circle: layers <- fusion <- classifier <- matching <- zoo.
+(lesson 07), `matching` (lesson 08), `transformer` (lesson 10), `zoo` (every model by name). Nothing here imports
+in a circle: layers <- fusion <- classifier <- matching, transformer <- zoo.
 """
 
 # isort: off
@@ -31,6 +31,16 @@ from .classifier import FusionClassifier
 # lesson 08: the matcher
 from .matching import MATCHER_DEFAULTS, EvidenceAttentionFusion, WordEvidenceFusion, build_matcher
 
+# lesson 10: transformers
+from .transformer import (
+    TRANSFORMER_DEFAULTS,
+    MultiHeadSelfAttention,
+    PatchEmbedding,
+    SingleStreamFusion,
+    TransformerBlock,
+    build_transformer,
+)
+
 # every model by name
 from .zoo import (
     MODELS,
@@ -53,6 +63,9 @@ __all__ = [
     "ProductFusion", "FiLMFusion", "CrossAttentionFusion", "GatedFusion", "FusionClassifier",
     # lesson 08
     "EvidenceAttentionFusion", "WordEvidenceFusion", "MATCHER_DEFAULTS", "build_matcher",
+    # lesson 10
+    "MultiHeadSelfAttention", "TransformerBlock", "PatchEmbedding", "SingleStreamFusion", "TRANSFORMER_DEFAULTS",
+    "build_transformer",
     # the zoo
     "ModelEntry", "REGISTRY", "MODELS", "build_model", "build_fusion_classifier", "model_names", "expect_model_name",
 ]  # fmt: skip

@@ -6,7 +6,7 @@
 Each is a `FusionClassifier` (mmcourse.models.classifier): image encoder + text encoder +
 a fusion module (mmcourse.models.fusion) + a classifier. `REGISTRY` maps each name to
 its description and the function that builds it -- lesson 07's fusions here, lesson 08's
-"matcher" in mmcourse.models.matching; `model.config` holds everything needed to build
+"matcher" in mmcourse.models.matching, lesson 10's "transformer" in mmcourse.models.transformer; `model.config` holds everything needed to build
 it again (plain numbers and strings, so a checkpoint can store it next to the weights).
 """
 
@@ -29,6 +29,7 @@ from .fusion import (
     TextOnly,
 )
 from .matching import build_matcher
+from .transformer import build_transformer
 
 __all__ = [
     "ModelEntry",
@@ -146,6 +147,10 @@ for _name, (_, _text) in _FUSIONS.items():
     REGISTRY[f"{_name}-bow"] = ModelEntry(_text + " (bag-of-words text encoder)", build_fusion_classifier)
 REGISTRY["matcher"] = ModelEntry(
     "lesson 08's matcher: batch-norm CNN + LSTM + per-word evidence (mmcourse.models.matching)", build_matcher
+)
+REGISTRY["transformer"] = ModelEntry(
+    "lesson 10's single-stream transformer: image patches and words in one sequence (mmcourse.models.transformer)",
+    build_transformer,
 )
 
 MODELS: dict[str, str] = {name: entry.description for name, entry in REGISTRY.items()}

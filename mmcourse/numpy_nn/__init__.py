@@ -40,6 +40,15 @@ from .conv import conv2d, conv2d_naive, conv_output_size, im2col, maxpool2d, pad
 # lesson 05: the LSTM cell
 from .lstm import GATE_ORDER, lstm_cell
 
+# lesson 10: attention
+from .attention import (
+    causal_mask,
+    multi_head_attention,
+    patchify,
+    scaled_dot_product_attention,
+    sinusoidal_positions,
+)
+
 # isort: on
 
 __all__ = [
@@ -54,4 +63,6 @@ __all__ = [
     "conv_output_size", "pad_images", "conv2d_naive", "im2col", "conv2d", "maxpool2d",
     # lesson 05
     "lstm_cell", "GATE_ORDER",
+    # lesson 10
+    "scaled_dot_product_attention", "causal_mask", "patchify", "sinusoidal_positions", "multi_head_attention",
 ]  # fmt: skip
