@@ -4,6 +4,7 @@
     python benchmarks/bench_time_to_98.py --negatives 0     # without AttributeNegatives: where it stalls
     python benchmarks/bench_time_to_98.py --seed 0 1 2 3 4   # how often the recipe reaches the target
     python benchmarks/bench_time_to_98.py --stop-early       # stop once validation says the target is reached
+    python benchmarks/bench_time_to_98.py --model transformer  # lesson 10's single stream, the matcher's recipe
 
 The clock starts before the data are generated: generate the shapes data, encode it and
 move it to the device, build lesson 08's matcher, train with mmcourse.train.fit (the
@@ -33,20 +34,20 @@ def peak_rss_mb() -> float:
 
 
 def run(target=0.98, threads=2, max_epochs=None, device="auto", n_train=None, batch_size=None, amp="auto",
-        compile=False, seed=0, negatives=None, stop_early=False) -> dict:  # fmt: skip
+        compile=False, seed=0, negatives=None, stop_early=False, model="matcher") -> dict:  # fmt: skip
     start = time.perf_counter()
     import torch
 
     from mmcourse.data import TensorBatches, mismatch_kinds, to_tensors
     from mmcourse.env import pick_device
-    from mmcourse.models.matching import build_matcher
+    from mmcourse.models import build_model
     from mmcourse.tasks import config_for, load_task, training_transform
     from mmcourse.train import evaluate, fit, predict
 
     torch.set_num_threads(threads)
     device = pick_device(device)
-    preset = config_for("shapes", "matcher")
-    config = replace(preset, seed=seed, amp=amp, compile=compile, epochs=max_epochs or preset.epochs,
+    preset = config_for("shapes", "matcher")  # the same recipe for every model, so the comparison is fair
+    config = replace(preset, model=model, seed=seed, amp=amp, compile=compile, epochs=max_epochs or preset.epochs,
                      batch_size=batch_size or preset.batch_size, n_train=n_train or preset.n_train)  # fmt: skip
     if negatives is not None:  # the rate of AttributeNegatives; 0 trains on the data set's own pairs alone
         config = replace(config, negatives=negatives)
@@ -58,7 +59,7 @@ def run(target=0.98, threads=2, max_epochs=None, device="auto", n_train=None, ba
     val = TensorBatches(*tensors["val"], batch_size=500, shuffle=False)
     test = TensorBatches(*tensors["test"], batch_size=500, shuffle=False)
     torch.manual_seed(seed)
-    model = build_matcher(**data["model_config"])
+    net = build_model(model, **data["model_config"])
     transform = training_transform(config, data["vocab"])
     config = replace(
         config, lr=preset.lr * (batch_size / preset.batch_size) ** 0.5
@@ -70,17 +71,19 @@ def run(target=0.98, threads=2, max_epochs=None, device="auto", n_train=None, ba
     stop_at = min(1.0, target + math.sqrt(target * (1 - target) / len(data["val"]))) if stop_early else None
     config = replace(config, target=stop_at)
     history = fit(
-        model, train, val, device=device, progress=False, train_transform=transform, **config.fit_options()
+        net, train, val, device=device, progress=False, train_transform=transform, **config.fit_options()
     )
-    accuracy = evaluate(model, test, amp=amp)["accuracy"]
+    accuracy = evaluate(net, test, amp=amp)["accuracy"]
     if device.type == "cuda":
         torch.cuda.synchronize()
     seconds = time.perf_counter() - start
-    logits, targets = predict(model, test)  # not timed: which kinds of pair are still wrong?
+    logits, targets = predict(net, test)  # not timed: which kinds of pair are still wrong?
     correct = (logits.argmax(dim=1) == targets).numpy()
     kinds = mismatch_kinds(data["test"])
     by_kind = {kind: round(float(correct[kinds == kind].mean()), 3) for kind in sorted(set(kinds))}
     return {
+        "model": model,
+        "parameters": sum(p.numel() for p in net.parameters()),
         "device": device.type,
         "threads": threads,
         "target": target,
@@ -111,6 +114,7 @@ def main(argv=None) -> dict:
         help="stop once the validation accuracy is 1 s.e. above the target",
     )
     parser.add_argument("--negatives", type=float, default=None, help="AttributeNegatives rate (0: none)")
+    parser.add_argument("--model", default="matcher", help="matcher (lesson 08) or transformer (lesson 10)")
     parser.add_argument(
         "--seed", type=int, nargs="+", default=[0], help="one run per seed (data, weights, order)"
     )
@@ -118,7 +122,7 @@ def main(argv=None) -> dict:
     results = []
     for seed in args.seed:
         result = run(args.target, args.threads, args.max_epochs, args.device, args.n_train, args.batch_size,
-                     seed=seed, negatives=args.negatives, stop_early=args.stop_early)  # fmt: skip
+                     seed=seed, negatives=args.negatives, stop_early=args.stop_early, model=args.model)  # fmt: skip
         for key, value in result.items():
             print(f"{key:<16} {value}")
         verdict = "reached" if result["reached"] else "NOT reached"

@@ -181,3 +181,11 @@ def test_pipeline_and_time_to_target_benchmarks_print_their_figures(capsys):
         ["--n-train", "256", "--max-epochs", "1", "--threads", "1", "--seed", "0", "1", "--negatives", "0"]
     )
     assert [r["negatives"] for r in runs] == [0, 0] and "of 2 seeds" in capsys.readouterr().out
+
+
+def test_time_to_target_benchmark_compares_the_transformer_on_the_same_recipe():
+    torch.set_num_threads(1)
+    run = _benchmark("bench_time_to_98").run(target=0.99, threads=1, max_epochs=1, device="cpu", n_train=128,
+                                             model="transformer")  # fmt: skip
+    assert run["model"] == "transformer" and run["epochs"] == 1 and run["parameters"] > 0
+    assert 0 <= run["test_accuracy"] <= 1
