@@ -99,7 +99,7 @@ def test_help_documents_every_option():
     [
         (["--task", "mnist"], "valid tasks: shapes, digits-arithmetic, digits-captions"),
         (["--model", "erly"], "Did you mean 'early'"),
-        (["--model", "transformer"], "Valid names: image-only, text-only"),
+        (["--model", "clip"], "Valid names: image-only, text-only"),
         (["--epochs", "0"], "--epochs: must be a whole number >= 1"),
         (["--epochs", "many"], "--epochs: must be a whole number >= 1, but got 'many'"),
         (["--n-train", "-5"], "--n-train: must be a whole number >= 1"),
