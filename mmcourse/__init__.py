@@ -2,12 +2,12 @@
 
 Each module holds what one part of the course built, so later lessons can import it:
 
-- `mmcourse.numpy_nn`   -- Part I from scratch: activations, softmax, losses, the two-layer net, gradient checks
+- `mmcourse.numpy_nn`   -- from scratch in NumPy: activations, softmax, backprop, convolution, the LSTM cell, attention
 - `mmcourse.toy_data`   -- small 2-D data sets (blobs, moons, spirals) for Part I
 - `mmcourse.widgets`    -- the interactive neuron of lesson 01
 - `mmcourse.text`       -- tokens, vocabulary, padding, bag of words (lessons 05-06)
 - `mmcourse.data`       -- shapes-and-captions and digit tasks, splits, synced flips, batches (lesson 06)
-- `mmcourse.models`     -- PyTorch encoders (CNN, LSTM, bag of words) and fusion models (lessons 04-07)
+- `mmcourse.models`     -- PyTorch encoders, fusion models, the matcher and the transformer (lessons 04-10)
 - `mmcourse.train`      -- `fit` and `evaluate`: the training loop and its callbacks, on CUDA, MPS or CPU
 - `mmcourse.config`     -- `TrainConfig`: every setting of a training run, in one frozen dataclass
 - `mmcourse.tasks`      -- the course's tasks, their preset TrainConfigs, `load_task` and `train_model`
