@@ -26,7 +26,7 @@ from .fusion import (
     ProductFusion,
     TextOnly,
 )
-from .classifier import FusionClassifier
+from .classifier import FusionClassifier, resolve_settings
 
 # lesson 08: the matcher
 from .matching import MATCHER_DEFAULTS, EvidenceAttentionFusion, WordEvidenceFusion, build_matcher
@@ -60,7 +60,7 @@ __all__ = [
     # lesson 07
     "mlp", "coordinate_grid", "expect_features", "expect_pair", "expect_grid",
     "EncodedPair", "Fusion", "GridFusion", "ImageOnly", "TextOnly", "EarlyFusion", "LateFusion",
-    "ProductFusion", "FiLMFusion", "CrossAttentionFusion", "GatedFusion", "FusionClassifier",
+    "ProductFusion", "FiLMFusion", "CrossAttentionFusion", "GatedFusion", "FusionClassifier", "resolve_settings",
     # lesson 08
     "EvidenceAttentionFusion", "WordEvidenceFusion", "MATCHER_DEFAULTS", "build_matcher",
     # lesson 10

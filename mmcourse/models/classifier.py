@@ -17,7 +17,7 @@ from torch import nn
 from .encoders import length_mask
 from .fusion import EncodedPair, Fusion
 
-__all__ = ["FusionClassifier"]
+__all__ = ["FusionClassifier", "resolve_settings"]
 
 
 class FusionClassifier(nn.Module):
@@ -55,3 +55,13 @@ class FusionClassifier(nn.Module):
 
     def forward(self, images, tokens, lengths) -> torch.Tensor:
         return self.classifier(self.features(images, tokens, lengths))
+
+
+def resolve_settings(model: str, given: dict, defaults: dict) -> dict:
+    """A builder's settings: `defaults` with `given` on top; ValueError naming any setting the model lacks."""
+    unknown = sorted(set(given) - set(defaults))
+    if unknown:
+        raise ValueError(
+            f"unknown setting(s) {unknown} for the {model}; valid settings: {', '.join(defaults)}."
+        )
+    return {**defaults, **given}

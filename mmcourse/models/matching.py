@@ -26,7 +26,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .classifier import FusionClassifier
+from .classifier import FusionClassifier, resolve_settings
 from .encoders import ImageEncoder, TextEncoder
 from .fusion import CrossAttentionFusion, EncodedPair
 from .layers import expect_grid, expect_pair, mlp
@@ -155,12 +155,7 @@ def build_matcher(name: str = "matcher", **config) -> FusionClassifier:
     """
     if name != "matcher":
         raise ValueError(f"build_matcher builds the model 'matcher', not {name!r}.")
-    unknown = sorted(set(config) - set(MATCHER_DEFAULTS))
-    if unknown:
-        raise ValueError(
-            f"unknown setting(s) {unknown} for the matcher; valid: {', '.join(MATCHER_DEFAULTS)}."
-        )
-    c = {**MATCHER_DEFAULTS, **config}
+    c = resolve_settings("matcher", config, MATCHER_DEFAULTS)
     c["image_channels"] = [int(w) for w in c["image_channels"]]
     image = ImageEncoder(
         c["in_channels"], tuple(c["image_channels"]), c["image_dim"], batch_norm=True, pools=c["pools"]

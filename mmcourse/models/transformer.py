@@ -17,7 +17,7 @@ import math
 import torch
 from torch import nn
 
-from .classifier import FusionClassifier
+from .classifier import FusionClassifier, resolve_settings
 from .encoders import BagOfWordsEncoder
 from .fusion import EncodedPair, Fusion
 
@@ -189,12 +189,7 @@ def build_transformer(name: str = "transformer", **config) -> FusionClassifier:
     """
     if name != "transformer":
         raise ValueError(f"build_transformer builds the model 'transformer', not {name!r}.")
-    unknown = sorted(set(config) - set(TRANSFORMER_DEFAULTS))
-    if unknown:
-        raise ValueError(
-            f"unknown setting(s) {unknown} for the transformer; valid: {', '.join(TRANSFORMER_DEFAULTS)}."
-        )
-    c = {**TRANSFORMER_DEFAULTS, **config}
+    c = resolve_settings("transformer", config, TRANSFORMER_DEFAULTS)
     if c["image_size"] % c["patch"]:
         raise ValueError(
             f"patch must divide image_size, but got patch={c['patch']}, image_size={c['image_size']}."

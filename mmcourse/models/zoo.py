@@ -16,7 +16,7 @@ import difflib
 from collections.abc import Callable
 from typing import NamedTuple
 
-from .classifier import FusionClassifier
+from .classifier import FusionClassifier, resolve_settings
 from .encoders import BagOfWordsEncoder, ImageEncoder, TextEncoder
 from .fusion import (
     CrossAttentionFusion,
@@ -110,12 +110,7 @@ def build_fusion_classifier(name: str, **config) -> FusionClassifier:
     fusion's width); combine ("logits", "probs" or "learned", late fusion only); heads
     (attention only).
     """
-    unknown = sorted(set(config) - set(DEFAULTS))
-    if unknown:
-        raise ValueError(
-            f"unknown setting(s) {unknown} for build_model; valid settings: {', '.join(DEFAULTS)}."
-        )
-    c = {**DEFAULTS, **config}
+    c = resolve_settings(f"model {name!r}", config, DEFAULTS)
     c["image_channels"] = [int(w) for w in c["image_channels"]]
     base, bow = (name[: -len("-bow")], True) if name.endswith("-bow") else (name, False)
     image_encoder = ImageEncoder(c["in_channels"], tuple(c["image_channels"]), c["image_dim"])
