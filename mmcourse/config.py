@@ -91,7 +91,8 @@ class TrainConfig:
         for name, allowed in (("schedule", SCHEDULES), ("amp", AMP_MODES), ("optimizer", OPTIMIZERS)):
             value = getattr(self, name)
             if not any(
-                value is option or (type(value) is type(option) and value == option) for option in allowed
+                # None, True and False by identity (so 1 is not True), the names by equality
+                value is option or (isinstance(value, str) and value == option) for option in allowed
             ):
                 raise ValueError(f"{name} must be one of {list(allowed)}, but got {value!r}.")
         if not isinstance(self.model_settings, dict):

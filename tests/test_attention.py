@@ -134,7 +134,7 @@ def test_patch_embedding_is_a_linear_map_of_each_patch():
     embed = PatchEmbedding(in_channels=3, dim=5, patch=4)
     images = torch.rand(2, 3, 8, 8)
     features, grid = embed(images, return_grid=True)
-    conv = embed.project[-1]
+    conv = embed.project
     flat = torch.tensor(patchify(images.numpy(), 4), dtype=torch.float32)  # (2, 4, 48)
     want = flat @ conv.weight.reshape(5, -1).T + conv.bias  # (2, 4, 5)
     torch.testing.assert_close(grid.flatten(2).transpose(1, 2), want, atol=1e-5, rtol=1e-5)

@@ -32,6 +32,9 @@ from .shapes import (
 )
 from .digits import NUMBER_WORDS, digit_pool, make_digit_arithmetic, make_digit_captions
 
+# lesson 05: the word-order task
+from .order import ORDER_SIZES, order_captions
+
 # lesson 06: splits, synced augmentation, batches for PyTorch
 from .splits import Splits, shifted_mask, split
 from .augment import hflip_data, hflip_pair, swap_left_right
@@ -49,6 +52,8 @@ __all__ = [
     "MIN_IMAGE_SIZE", "make_shapes", "describe", "parse_caption", "caption_is_true", "captions_true",
     "order_blind_oracle", "mismatch_kinds", "object_half_size",
     "NUMBER_WORDS", "make_digit_arithmetic", "make_digit_captions", "digit_pool",
+    # lesson 05
+    "ORDER_SIZES", "order_captions",
     # lesson 06
     "Splits", "split", "shifted_mask", "swap_left_right", "hflip_pair", "hflip_data",
     "to_tensors", "TensorBatches", "PairDataset",

@@ -87,16 +87,10 @@ class PatchEmbedding(nn.Module):
     fusion can add a position to each.
     """
 
-    def __init__(self, in_channels: int = 3, dim: int = 64, patch: int = 4, stem: int = 0):
+    def __init__(self, in_channels: int = 3, dim: int = 64, patch: int = 4):
         super().__init__()
         self.in_channels, self.patch, self.out_dim, self.grid_channels = in_channels, patch, dim, dim
-        layers, width = [], in_channels
-        if stem:  # a small convolutional stem first (Xiao et al., 2021): pixels -> local features -> patches
-            layers, width = (
-                [nn.Conv2d(in_channels, stem, 3, padding=1), nn.BatchNorm2d(stem), nn.ReLU()],
-                stem,
-            )
-        self.project = nn.Sequential(*layers, nn.Conv2d(width, dim, kernel_size=patch, stride=patch))
+        self.project = nn.Conv2d(in_channels, dim, kernel_size=patch, stride=patch)
 
     def forward(self, images, return_grid: bool = False):
         if images.dim() != 4 or images.shape[1] != self.in_channels or images.shape[2] % self.patch:
@@ -176,7 +170,6 @@ TRANSFORMER_DEFAULTS = {
     "heads": 4,
     "max_words": 12,
     "positions": True,
-    "stem": 0,
 }
 
 
@@ -194,7 +187,7 @@ def build_transformer(name: str = "transformer", **config) -> FusionClassifier:
         raise ValueError(
             f"patch must divide image_size, but got patch={c['patch']}, image_size={c['image_size']}."
         )
-    image = PatchEmbedding(c["in_channels"], c["dim"], c["patch"], c["stem"])
+    image = PatchEmbedding(c["in_channels"], c["dim"], c["patch"])
     text = BagOfWordsEncoder(c["vocab_size"], c["dim"])  # its embedding gives the word tokens
     fusion = SingleStreamFusion(c["dim"], (c["image_size"] // c["patch"]) ** 2, c["max_words"], c["depth"],
                                 c["heads"], positions=bool(c["positions"]))  # fmt: skip
