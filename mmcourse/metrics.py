@@ -1,4 +1,4 @@
-"""Classification metrics: accuracy (lesson 04 on); precision, recall, F1 and the confusion matrix (lesson 08).
+"""Metrics: accuracy (lesson 04 on); precision, recall, F1 and the confusion matrix (lesson 08); recall@k (lesson 11).
 
 Written out in NumPy so they can be read; tests/test_metrics.py checks them against scikit-learn.
 
@@ -15,6 +15,7 @@ __all__ = [
     "precision_recall_f1",
     "classification_report",
     "plot_confusion_matrix",
+    "recall_at_k",
 ]
 
 
@@ -181,3 +182,42 @@ def plot_confusion_matrix(
     )
     ax.figure.colorbar(image, ax=ax, fraction=0.046)
     return ax
+
+
+def recall_at_k(similarity, k: int, positive=None) -> float:
+    """Retrieval's recall@k: the fraction of queries with a positive among their k best-scored candidates.
+
+    similarity: (Q, N) scores, one row per query (an image, say) and one column per
+    candidate (every caption); NumPy or torch. positive: (Q, N) bool, True where candidate
+    j is a right answer for query i (default: the diagonal, for a square matrix whose row i
+    and column i are one pair); every query needs at least one. k: 1..N.
+
+    A query is found when fewer than k wrong candidates score AT LEAST as high as its best
+    positive: ties count against it, so a model that scores everything alike finds nothing.
+    Text -> image retrieval is recall_at_k(similarity.T, k, positive.T).
+    """
+    scores = _as_numpy("similarity", similarity).astype(np.float64)
+    if scores.ndim != 2 or 0 in scores.shape:
+        raise ValueError(f"similarity must be a (queries, candidates) matrix, but has shape {scores.shape}.")
+    n_queries, n_candidates = scores.shape
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= n_candidates:
+        raise ValueError(
+            f"k must be an integer in [1, {n_candidates}] (the number of candidates), but got {k!r}."
+        )
+    if positive is None:
+        if n_queries != n_candidates:
+            raise ValueError(
+                f"similarity is {scores.shape}, not square: pass positive=(Q, N) bool to say which candidates are right."
+            )
+        positive = np.eye(n_queries, dtype=bool)
+    positive = positive.detach().cpu().numpy() if hasattr(positive, "detach") else np.asarray(positive)
+    if positive.shape != scores.shape or positive.dtype != bool:
+        raise ValueError(
+            f"positive must be a bool array of shape {scores.shape}, but got {positive.dtype} {positive.shape}."
+        )
+    if not positive.any(axis=1).all():
+        row = int(np.flatnonzero(~positive.any(axis=1))[0])
+        raise ValueError(f"query {row} has no positive candidate: every row of positive needs a True.")
+    best_positive = np.where(positive, scores, -np.inf).max(axis=1, keepdims=True)  # (Q, 1)
+    rivals = (~positive & (scores >= best_positive)).sum(axis=1)  # wrong candidates ranked level or above
+    return float((rivals < k).mean())

@@ -4,6 +4,7 @@
     config = config_for("shapes")                    # lesson 08's matcher and its settings
     model, metrics = train_model(config)             # build, train, test (and save, with out=...)
     model, metrics = train_model("digits-arithmetic", "early", epochs=5)   # a preset, changed
+    model, metrics = train_model("shapes-contrastive")   # lesson 11's dual encoder: retrieval figures
 
 `TASKS` holds the facts of each task; the presets are `TrainConfig`s (mmcourse.config),
 one per task for lesson 07's models and one for lesson 08's matcher on shapes, made by
@@ -20,7 +21,7 @@ from pathlib import Path
 from .config import TrainConfig
 
 __all__ = [
-    "Task", "TASKS", "expect_task", "SHAPES", "DIGITS_ARITHMETIC", "DIGITS_CAPTIONS", "MATCHER", "PRESETS",
+    "Task", "TASKS", "expect_task", "SHAPES", "DIGITS_ARITHMETIC", "DIGITS_CAPTIONS", "MATCHER", "CONTRASTIVE", "PRESETS",
     "MODEL_PRESETS", "config_for", "load_task", "training_transform", "resolve_config", "train_model",
 ]  # fmt: skip
 
@@ -31,8 +32,10 @@ class Task:
 
     question: what a model must answer; image_size: H = W of its images, in pixels
     (resizable: whether load_task can draw them at another size); default_model: what
-    `mmcourse train --task NAME` trains; n_val, n_test: the validation and test pairs. The
-    vocabulary is always built from the training captions only.
+    `mmcourse train --task NAME` trains; n_val, n_test: the validation and test pairs;
+    objective: "classification" (a label per pair, cross-entropy) or "contrastive" (true
+    pairs only, InfoNCE, judged by retrieval). The vocabulary is always built from the
+    training captions only.
     """
 
     name: str
@@ -42,6 +45,7 @@ class Task:
     default_model: str
     n_val: int = 500
     n_test: int = 1000
+    objective: str = "classification"
 
 
 TASKS: dict[str, Task] = {
@@ -53,6 +57,8 @@ TASKS: dict[str, Task] = {
              8, False, "early"),
         Task("digits-captions", "the digit, from its image and a caption that is wrong 30 % of the time "
              "(10 classes)", 8, False, "early"),
+        Task("shapes-contrastive", "which caption goes with which scene? (retrieval; true pairs of the full "
+             "palette, 6 colours x 4 shapes)", 16, True, "clip", objective="contrastive"),
     )
 }  # fmt: skip
 
@@ -73,8 +79,20 @@ MATCHER = replace(
 """Lesson 08's matcher on shapes: reaches >= 98 % with a warm-up + cosine schedule, clipped gradients and
 AttributeNegatives (new mismatches made from half the matching pairs of each batch)."""
 
+CONTRASTIVE = TrainConfig(
+    task="shapes-contrastive",
+    model="clip",
+    n_train=6000,
+    image_size=16,
+    epochs=8,
+    lr=3e-3,
+    batch_size=32,
+)
+"""Lesson 11's dual encoder, CLIP-style: in-batch negatives (false ones masked), a learned temperature.
+negatives=0.5 adds NegCLIP's word-order twins as hard negatives for half the images of each batch."""
+
 PRESETS: dict[str, TrainConfig] = {"shapes": SHAPES, "digits-arithmetic": DIGITS_ARITHMETIC,
-                                   "digits-captions": DIGITS_CAPTIONS}  # fmt: skip
+                                   "digits-captions": DIGITS_CAPTIONS, "shapes-contrastive": CONTRASTIVE}  # fmt: skip
 """The settings of each task for lesson 07's models (config_for swaps in the model's name)."""
 DIGITS_TRANSFORMER = {"image_size": 8, "patch": 2}  # 8 x 8 digits: 16 patches of 2 x 2 pixels
 
@@ -115,7 +133,9 @@ def load_task(task: str, n_train: int | None = None, seed: int = 0, image_size: 
     build_model needs). Shapes pairs are split from one generated set; the digit tasks draw
     validation and test images from a pool disjoint from the training images.
     """
-    from .data import make_digit_arithmetic, make_digit_captions, make_shapes, split
+    import numpy as np
+
+    from .data import make_digit_arithmetic, make_digit_captions, make_shapes, scene_captions, split
     from .text import Vocab
 
     facts = TASKS[expect_task(task)]
@@ -129,6 +149,10 @@ def load_task(task: str, n_train: int | None = None, seed: int = 0, image_size: 
         data = make_shapes(total, seed=seed, image_size=size)
         parts = split(data, (n_train / total, facts.n_val / total, facts.n_test / total), seed=seed)
         train, val, test = parts.train, parts.val, parts.test
+    elif task == "shapes-contrastive":  # iid scenes: consecutive blocks are random splits
+        pairs = scene_captions(n_train + facts.n_val + facts.n_test, seed=seed, image_size=size)
+        cuts = np.cumsum([0, n_train, facts.n_val, facts.n_test])
+        train, val, test = (pairs.subset(np.arange(a, b)) for a, b in zip(cuts[:-1], cuts[1:]))
     else:
         make = make_digit_arithmetic if task == "digits-arithmetic" else make_digit_captions
         train = make(n_train, split="train", seed=seed)
@@ -174,11 +198,17 @@ def resolve_config(task="shapes", model=None, config=None, data=None, **override
     config = replace(config, **{key: value for key, value in overrides.items() if value is not None})
     expect_task(config.task)
     expect_model_name(config.model)
-    if config.negatives and config.task != "shapes":
+    if config.negatives and config.task not in ("shapes", "shapes-contrastive"):
         raise ValueError(
             f"negatives (changed colour or shape words) are for the shapes task only, not {config.task!r}: only "
             "there is a caption with one attribute word changed guaranteed to be false."
         )
+    if TASKS[config.task].objective == "contrastive":
+        _expect_contrastive_config(config)
+    elif _is_dual_encoder(config.model) and config.task != "shapes":
+        raise ValueError(f"model {config.model!r} is a dual encoder: one score per pair (how well the caption fits "
+                         f"the image), enough for shapes' match / mismatch but not the 10 classes of {config.task!r}; "
+                         "train it on 'shapes-contrastive' or 'shapes'.")  # fmt: skip
     if config.image_size is None:
         config = replace(config, image_size=TASKS[config.task].image_size)
     if data is not None:
@@ -186,6 +216,68 @@ def resolve_config(task="shapes", model=None, config=None, data=None, **override
         config = replace(config, n_train=len(data["train"]), image_size=int(data["train"].images.shape[-1]),
                          data_seed=None if data_seed == config.seed else data_seed)  # fmt: skip
     return config
+
+
+CONTRASTIVE_UNSUPPORTED = {"cooldown": 0, "compile": False, "patience": None, "target": None}
+
+
+def _is_dual_encoder(model: str) -> bool:
+    from .models.zoo import REGISTRY
+
+    return REGISTRY[model].build.__name__ == "build_dual_encoder"
+
+
+def _expect_contrastive_config(config: TrainConfig) -> None:
+    """ValueError unless `config` is one a contrastive run can honour: a dual encoder, no classification-only options."""
+    if not _is_dual_encoder(config.model):
+        raise ValueError(f"the task {config.task!r} trains a dual encoder (model 'clip'), which embeds images and "
+                         f"captions apart; model {config.model!r} scores pairs and cannot.")  # fmt: skip
+    for name, default in CONTRASTIVE_UNSUPPORTED.items():
+        if getattr(config, name) != default:
+            raise ValueError(f"{name}={getattr(config, name)!r} is not available for the contrastive task "
+                             f"{config.task!r} (its loop is mmcourse.train.fit_contrastive); leave it at {default!r}.")  # fmt: skip
+
+
+def _train_contrastive(config: TrainConfig, data: dict, device, out, progress: bool, start: float):
+    """train_model for a contrastive task: fit_contrastive, then retrieval figures on the test pairs."""
+    import torch
+
+    from .checkpoint import build_by_name, save_checkpoint
+    from .data import TensorBatches
+    from .train import contrastive_tensors, fit_contrastive, retrieval_metrics
+
+    tensors = {
+        part: contrastive_tensors(data[part], data["vocab"], device) for part in ("train", "val", "test")
+    }
+    batches = TensorBatches(*tensors["train"], batch_size=config.batch_size, shuffle=True, seed=config.seed)
+    torch.manual_seed(config.seed)
+    net = build_by_name(config.model, **{**data["model_config"], **config.model_settings})
+    options = {k: v for k, v in config.fit_options().items() if k not in CONTRASTIVE_UNSUPPORTED}
+    history = fit_contrastive(net, batches, tensors["val"], device=device, progress=progress,
+                              hard_negatives=config.negatives, **options)  # fmt: skip
+    retrieval = retrieval_metrics(net, tensors["test"])
+    metrics = {
+        **config.to_dict(),
+        **{f"test_{name}": value for name, value in retrieval.items()},
+        "val_image_to_text_r1": history["val_accuracy"][-1],
+        "train_loss": history["train_loss"][-1],
+        "seconds": round(time.perf_counter() - start, 2),
+        "device": device.type,
+        "history": history.to_dict(),
+    }
+    if out is not None:
+        extra = {
+            "vocab": data["vocab"],
+            "task": config.task,
+            "seed": config.seed,
+            "image_size": config.image_size,
+        }
+        numbers = {
+            k: v for k, v in metrics.items() if isinstance(v, (int, float)) and not isinstance(v, bool)
+        }
+        save_checkpoint(Path(out) / "model.pt", net, metrics=numbers, **extra)
+        (Path(out) / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
+    return net, metrics
 
 
 def train_model(task="shapes", model=None, *, config=None, device="auto", out=None, data=None, resume=None,
@@ -207,7 +299,10 @@ def train_model(task="shapes", model=None, *, config=None, device="auto", out=No
     Both phases -- the main epochs and the cooldown at lr / 10 (config.cooldown_phase()) --
     train with the same options and the same transform. metrics: the whole resolved config
     (asdict), then test_accuracy, test_loss, val_accuracy, train_loss, seconds, device,
-    history (per epoch).
+    history (per epoch). A contrastive task (shapes-contrastive) trains with fit_contrastive
+    (config.negatives: the share of images given a word-order twin as a hard negative) and
+    reports retrieval instead: test_image_to_text_r1/5/10, test_text_to_image_r1/5/10,
+    test_swapped_accuracy, test_reversed_accuracy, test_temperature, val_image_to_text_r1.
     """
     import torch
 
@@ -222,8 +317,14 @@ def train_model(task="shapes", model=None, *, config=None, device="auto", out=No
     start = time.perf_counter()
     data_seed = config.seed if config.data_seed is None else config.data_seed
     data = data or load_task(config.task, config.n_train, data_seed, config.image_size)
-    transform = training_transform(config, data["vocab"], then=train_transform)
     device = device if isinstance(device, torch.device) else pick_device(device)
+    if TASKS[config.task].objective == "contrastive":
+        if resume is not None or train_transform is not None:
+            raise ValueError(
+                f"resume and train_transform are not available for the contrastive task {config.task!r}."
+            )
+        return _train_contrastive(config, data, device, out, progress, start)
+    transform = training_transform(config, data["vocab"], then=train_transform)
     tensors = {part: to_tensors(data[part], data["vocab"], device) for part in ("train", "val", "test")}
     train = TensorBatches(*tensors["train"], batch_size=config.batch_size, shuffle=True, seed=config.seed)
     val = TensorBatches(*tensors["val"], batch_size=500, shuffle=False)

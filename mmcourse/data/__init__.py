@@ -9,6 +9,8 @@
 - `hflip_pair`, `hflip_data` -- flipping an image must flip "left" and "right" in its caption
 - `to_tensors`, `TensorBatches`, `PairDataset` -- getting the data to PyTorch
 - `AttributeNegatives` -- new mismatches from true captions, one colour or shape word changed
+- `scene_captions`, `caption_meanings`, `order_twins` -- true pairs only, for contrastive
+  training (lesson 11): which captions state the same fact, and each caption's false twins
 """
 
 # isort: off
@@ -44,6 +46,17 @@ from .loaders import PairDataset, TensorBatches, to_tensors
 from .negatives import AttributeNegatives, attribute_word_groups, change_one_attribute
 from .transforms import ChainedTransforms
 
+# lesson 11: true pairs only, what each caption means, and its word-order twins
+from .pairs import (
+    FULL_PALETTE,
+    caption_meaning,
+    caption_meanings,
+    order_twins,
+    reversed_caption,
+    scene_captions,
+    swapped_caption,
+)
+
 # isort: on
 
 __all__ = [
@@ -59,4 +72,7 @@ __all__ = [
     "to_tensors", "TensorBatches", "PairDataset",
     # lesson 08
     "attribute_word_groups", "change_one_attribute", "AttributeNegatives", "ChainedTransforms",
+    # lesson 11
+    "FULL_PALETTE", "scene_captions", "caption_meaning", "caption_meanings", "swapped_caption", "reversed_caption",
+    "order_twins",
 ]  # fmt: skip

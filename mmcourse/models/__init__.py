@@ -3,8 +3,8 @@
     from mmcourse.models import build_model, ImageEncoder, EarlyFusion
 
 Where each name lives: `encoders` (lessons 04-05), `layers`, `fusion` and `classifier`
-(lesson 07), `matching` (lesson 08), `transformer` (lesson 10), `zoo` (every model by name). Nothing here imports
-in a circle: layers <- fusion <- classifier <- matching, transformer <- zoo.
+(lesson 07), `matching` (lesson 08), `transformer` (lesson 10), `contrastive` (lesson 11), `zoo` (every model by
+name). Nothing here imports in a circle: layers <- fusion <- classifier <- matching, transformer, contrastive <- zoo.
 """
 
 # isort: off
@@ -41,6 +41,17 @@ from .transformer import (
     build_transformer,
 )
 
+# lesson 11: contrastive alignment
+from .contrastive import (
+    CLIP_DEFAULTS,
+    DotProductFusion,
+    build_dual_encoder,
+    embed_images,
+    embed_texts,
+    info_nce,
+    similarity_matrix,
+)
+
 # every model by name
 from .zoo import (
     MODELS,
@@ -66,6 +77,9 @@ __all__ = [
     # lesson 10
     "MultiHeadSelfAttention", "TransformerBlock", "PatchEmbedding", "SingleStreamFusion", "TRANSFORMER_DEFAULTS",
     "build_transformer",
+    # lesson 11
+    "info_nce", "DotProductFusion", "CLIP_DEFAULTS", "build_dual_encoder", "embed_images", "embed_texts",
+    "similarity_matrix",
     # the zoo
     "ModelEntry", "REGISTRY", "MODELS", "build_model", "build_fusion_classifier", "model_names", "expect_model_name",
 ]  # fmt: skip

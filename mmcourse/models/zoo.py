@@ -6,7 +6,8 @@
 Each is a `FusionClassifier` (mmcourse.models.classifier): image encoder + text encoder +
 a fusion module (mmcourse.models.fusion) + a classifier. `REGISTRY` maps each name to
 its description and the function that builds it -- lesson 07's fusions here, lesson 08's
-"matcher" in mmcourse.models.matching, lesson 10's "transformer" in mmcourse.models.transformer; `model.config` holds everything needed to build
+"matcher" in mmcourse.models.matching, lesson 10's "transformer" in mmcourse.models.transformer, lesson 11's dual encoder "clip" in
+mmcourse.models.contrastive; `model.config` holds everything needed to build
 it again (plain numbers and strings, so a checkpoint can store it next to the weights).
 """
 
@@ -17,6 +18,7 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 from .classifier import FusionClassifier, resolve_settings
+from .contrastive import build_dual_encoder
 from .encoders import BagOfWordsEncoder, ImageEncoder, TextEncoder
 from .fusion import (
     CrossAttentionFusion,
@@ -146,6 +148,10 @@ REGISTRY["matcher"] = ModelEntry(
 REGISTRY["transformer"] = ModelEntry(
     "lesson 10's single-stream transformer: image patches and words in one sequence (mmcourse.models.transformer)",
     build_transformer,
+)
+REGISTRY["clip"] = ModelEntry(
+    "lesson 11's dual encoder: CNN and LSTM embedded apart, meeting in a scaled cosine (mmcourse.models.contrastive)",
+    build_dual_encoder,
 )
 
 MODELS: dict[str, str] = {name: entry.description for name, entry in REGISTRY.items()}

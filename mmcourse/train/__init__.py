@@ -10,6 +10,7 @@ The device is chosen by `mmcourse.env.pick_device` (CUDA, then Apple MPS, then t
 What lesson 08 adds is each off unless asked for, so the lesson-04 loop is unchanged:
 mixed precision, torch.compile, channels_last, a warm-up + cosine schedule, gradient
 clipping, early stopping, an atomic best checkpoint, resuming, a training-batch transform.
+Lesson 11 adds `fit_contrastive`: a dual encoder trained with InfoNCE on true pairs only.
 """
 
 # isort: off
@@ -34,6 +35,9 @@ from .loop import fit, train_epochs
 # lesson 08: what happens around the loop
 from .callbacks import Callback, Checkpointing, EarlyStopping, ProgressBar, TrainState, resume_training
 
+# lesson 11: contrastive training of a dual encoder
+from .contrastive import contrastive_step, contrastive_tensors, fit_contrastive, retrieval_metrics
+
 # isort: on
 
 __all__ = [
@@ -41,4 +45,5 @@ __all__ = [
     "predict", "evaluate",
     "History", "train_epochs", "fit",
     "TrainState", "Callback", "EarlyStopping", "Checkpointing", "ProgressBar", "resume_training",
+    "contrastive_tensors", "contrastive_step", "fit_contrastive", "retrieval_metrics",
 ]  # fmt: skip
