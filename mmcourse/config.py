@@ -39,7 +39,8 @@ class TrainConfig:
     "adamw") and weight_decay; schedule (None: constant, "cosine": linear warm-up over
     `warmup` of the steps, then cosine decay); cooldown (extra epochs at lr / 10 after the
     main ones, with every other option the same); clip_grad (the gradients' largest global
-    norm; None: no clipping); negatives (the rate of AttributeNegatives, shapes only);
+    norm; None: no clipping); negatives (shapes: the rate of AttributeNegatives;
+    shapes-contrastive: the share of images given a word-order twin as a hard negative, NegCLIP);
     amp ("auto": bf16 on a CUDA GPU; True/"bf16", "fp16", False); compile (torch.compile);
     patience (stop after this many epochs without a better validation accuracy), target
     (stop once validation accuracy reaches it), restore_best (end with the best epoch's weights).
@@ -92,7 +93,8 @@ class TrainConfig:
             value = getattr(self, name)
             if not any(
                 # None, True and False by identity (so 1 is not True), the names by equality
-                value is option or (isinstance(value, str) and value == option) for option in allowed
+                value is option or (isinstance(value, str) and value == option)
+                for option in allowed
             ):
                 raise ValueError(f"{name} must be one of {list(allowed)}, but got {value!r}.")
         if not isinstance(self.model_settings, dict):

@@ -20,7 +20,7 @@ from pathlib import Path
 __all__ = ["PredictError", "expected_image_size", "load_png", "encode_caption", "predict"]
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-LABEL_NAMES = {"shapes": ("mismatch", "match")}
+LABEL_NAMES = {"shapes": ("mismatch", "match"), "shapes-contrastive": ("mismatch", "match")}
 
 
 class PredictError(ValueError):

@@ -244,7 +244,7 @@ def _train_contrastive(config: TrainConfig, data: dict, device, out, progress: b
 
     from .checkpoint import build_by_name, save_checkpoint
     from .data import TensorBatches
-    from .train import contrastive_tensors, fit_contrastive, retrieval_metrics
+    from .train import calibrate_match_head, contrastive_tensors, fit_contrastive, retrieval_metrics
 
     tensors = {
         part: contrastive_tensors(data[part], data["vocab"], device) for part in ("train", "val", "test")
@@ -256,10 +256,12 @@ def _train_contrastive(config: TrainConfig, data: dict, device, out, progress: b
     history = fit_contrastive(net, batches, tensors["val"], device=device, progress=progress,
                               hard_negatives=config.negatives, **options)  # fmt: skip
     retrieval = retrieval_metrics(net, tensors["test"])
+    val_match = calibrate_match_head(net, tensors["val"])  # so that `mmcourse predict` can answer "match?" too
     metrics = {
         **config.to_dict(),
         **{f"test_{name}": value for name, value in retrieval.items()},
         "val_image_to_text_r1": history["val_accuracy"][-1],
+        "val_match_accuracy": val_match,
         "train_loss": history["train_loss"][-1],
         "seconds": round(time.perf_counter() - start, 2),
         "device": device.type,
@@ -302,7 +304,8 @@ def train_model(task="shapes", model=None, *, config=None, device="auto", out=No
     history (per epoch). A contrastive task (shapes-contrastive) trains with fit_contrastive
     (config.negatives: the share of images given a word-order twin as a hard negative) and
     reports retrieval instead: test_image_to_text_r1/5/10, test_text_to_image_r1/5/10,
-    test_swapped_accuracy, test_reversed_accuracy, test_temperature, val_image_to_text_r1.
+    test_swapped_accuracy, test_reversed_accuracy, test_temperature, val_image_to_text_r1, and
+    val_match_accuracy (the match / mismatch head, fitted on the validation pairs by calibrate_match_head).
     """
     import torch
 

@@ -3,6 +3,7 @@
     mmcourse train --task shapes               # lesson 08's matcher, with settings that reach >= 98 %
     mmcourse train --task digits-arithmetic --model early --epochs 5
     mmcourse train --task shapes --resume runs/shapes-matcher-seed0/model.pt   # continue a stopped run
+    mmcourse train --task shapes-contrastive --negatives 1   # lesson 11's dual encoder, NegCLIP's hard negatives
 
 The options become one TrainConfig (the task's preset with the options given on top);
 train_model writes DIR/model.pt and DIR/metrics.json; the LAST line printed is one JSON
@@ -46,8 +47,9 @@ OPTIONS = [  # flag, type, help; every default is None: "the preset's value"
     ("--cooldown", number("int", 0), "extra epochs at a tenth of the learning rate after --epochs"),
     ("--patience", number("int", 1), "stop after this many epochs without a better validation accuracy"),
     ("--clip-grad", number("float", 0, low_open=True), "clip the gradients' global norm to this value"),
-    ("--negatives", number("float", 0, 1), "shapes only: make new mismatches from this share of each batch's "
-     "matching pairs by changing one colour or shape word (0 = none)"),
+    ("--negatives", number("float", 0, 1), "shapes: make new mismatches from this share of each batch's "
+     "matching pairs by changing one colour or shape word; shapes-contrastive: give this share of each batch's "
+     "images a word-order twin as a hard negative, NegCLIP (0 = none)"),
 ]  # fmt: skip
 
 

@@ -36,7 +36,13 @@ from .loop import fit, train_epochs
 from .callbacks import Callback, Checkpointing, EarlyStopping, ProgressBar, TrainState, resume_training
 
 # lesson 11: contrastive training of a dual encoder
-from .contrastive import contrastive_step, contrastive_tensors, fit_contrastive, retrieval_metrics
+from .contrastive import (
+    calibrate_match_head,
+    contrastive_step,
+    contrastive_tensors,
+    fit_contrastive,
+    retrieval_metrics,
+)
 
 # isort: on
 
@@ -45,5 +51,5 @@ __all__ = [
     "predict", "evaluate",
     "History", "train_epochs", "fit",
     "TrainState", "Callback", "EarlyStopping", "Checkpointing", "ProgressBar", "resume_training",
-    "contrastive_tensors", "contrastive_step", "fit_contrastive", "retrieval_metrics",
+    "contrastive_tensors", "contrastive_step", "fit_contrastive", "retrieval_metrics", "calibrate_match_head",
 ]  # fmt: skip

@@ -23,6 +23,7 @@ import time
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ..data.pairs import caption_meanings, order_twins
@@ -33,7 +34,13 @@ from ..validation import expect_number
 from .history import History
 from .steps import autocast_dtype, make_optimizer, make_schedule, to_device
 
-__all__ = ["contrastive_tensors", "contrastive_step", "fit_contrastive", "retrieval_metrics"]
+__all__ = [
+    "calibrate_match_head",
+    "contrastive_tensors",
+    "contrastive_step",
+    "fit_contrastive",
+    "retrieval_metrics",
+]
 
 
 def contrastive_tensors(data, vocab, device=None) -> tuple:
@@ -135,6 +142,49 @@ def retrieval_metrics(model, tensors, ks=(1, 5, 10)) -> dict:
     result["temperature"] = float(model.fusion.temperature)
     model.train(was_training)
     return result
+
+
+def calibrate_match_head(model, tensors, steps: int = 100) -> float:
+    """Fit the dual encoder's match / mismatch head on held-out pairs; returns its accuracy on them.
+
+    Contrastive training never uses the head (Linear(1, 2) on the pair score
+    logit_scale * cos). To let the model also answer lesson 08's question, "does this
+    caption describe this scene?", this fits the head by logistic regression -- match
+    logit minus mismatch logit = a * score + b -- on `tensors` (a contrastive_tensors
+    tuple, e.g. the validation pairs): each scene with its own caption (match), with its
+    swapped and its reversed twin, and with the caption of another fact (mismatches),
+    the two classes weighted equally.
+    """
+    images, tokens, lengths, meaning, swapped, swapped_lengths, reversed_, reversed_lengths = tensors
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        z_image = embed_images(model, images)
+        other = torch.roll(torch.arange(len(meaning), device=meaning.device), 1)
+        keep = meaning[other] != meaning  # another scene's caption, of another fact
+        scores = [(z_image * embed_texts(model, t, n)).sum(dim=1) for t, n in
+                  ((tokens, lengths), (swapped, swapped_lengths), (reversed_, reversed_lengths))]  # fmt: skip
+        scores.append((z_image * embed_texts(model, tokens[other], lengths[other])).sum(dim=1)[keep])
+        x = torch.cat(scores).float().cpu() * float(model.fusion.logit_scale)
+        y = torch.cat([torch.ones(len(scores[0])), torch.zeros(len(x) - len(scores[0]))])
+    weight = torch.where(y == 1, 0.5 / y.sum(), 0.5 / (1 - y).sum())  # each class half the loss
+    a, b = torch.ones((), requires_grad=True), torch.zeros((), requires_grad=True)
+    optimizer = torch.optim.LBFGS([a, b], max_iter=steps, line_search_fn="strong_wolfe")
+
+    def closure():
+        optimizer.zero_grad()
+        loss = (weight * F.binary_cross_entropy_with_logits(a * x + b, y, reduction="none")).sum()
+        loss.backward()
+        return loss
+
+    optimizer.step(closure)
+    head = model.classifier
+    with torch.no_grad():  # softmax over (mismatch, match) = sigmoid(a * score + b)
+        head.weight.copy_(torch.tensor([[-0.5], [0.5]]) * a.detach())
+        head.bias.copy_(torch.tensor([-0.5, 0.5]) * b.detach())
+        balanced = ((((a * x + b) > 0).float() == y).float() * weight).sum().item()
+    model.train(was_training)
+    return balanced
 
 
 def fit_contrastive(model, train_batches, val=None, *, epochs: int, lr: float, device="auto", seed: int = 0,
