@@ -39,7 +39,8 @@ DIGITS_SHARE_A_POOL = pytest.mark.xfail(
 
 
 @pytest.mark.parametrize(
-    "name", [pytest.param(name, marks=DIGITS_SHARE_A_POOL) if name != "shapes" else name for name in TASKS]
+    "name",
+    [pytest.param(name, marks=DIGITS_SHARE_A_POOL) if name.startswith("digits") else name for name in TASKS],
 )
 def test_no_test_pair_is_a_validation_pair(name):
     data = load_task(name, n_train=600, seed=0)
@@ -56,8 +57,9 @@ def test_no_digit_preset_selects_on_validation():
         assert config.patience is None and config.target is None and not config.restore_best
 
 
-def test_shapes_keeps_validation_and_test_images_apart():
-    data = load_task("shapes", n_train=600, seed=0)
+@pytest.mark.parametrize("name", ["shapes", "shapes-contrastive"])
+def test_shapes_keeps_validation_and_test_images_apart(name):
+    data = load_task(name, n_train=600, seed=0)
     assert not _image_keys(data["val"]) & _image_keys(data["test"])
 
 

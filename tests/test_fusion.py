@@ -31,11 +31,14 @@ def _batch(seed=0, T=6):
 
 
 TRANSFORMER_CONFIG = {"n_classes": 3, "vocab_size": VOCAB, "in_channels": 3, "dim": 8, "depth": 1, "heads": 2}
+# the dual encoder has no MLP (its two encoders meet in a scaled cosine), so no hidden_dim
+CLIP_CONFIG = {**{k: v for k, v in CONFIG.items() if k != "hidden_dim"}, "joint_dim": 4}
+OWN_CONFIG = {"transformer": TRANSFORMER_CONFIG, "clip": CLIP_CONFIG}
 
 
 def _model(name, **extra):
     torch.manual_seed(0)
-    return build_model(name, **{**(TRANSFORMER_CONFIG if name == "transformer" else CONFIG), **extra})
+    return build_model(name, **{**OWN_CONFIG.get(name, CONFIG), **extra})
 
 
 @pytest.mark.parametrize("name", model_names())

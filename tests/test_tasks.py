@@ -16,7 +16,11 @@ pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 def test_presets_are_configs_made_by_replace():
-    assert set(TASKS) == set(PRESETS) == {"shapes", "digits-arithmetic", "digits-captions"}
+    assert (
+        set(TASKS) == set(PRESETS) == {"shapes", "digits-arithmetic", "digits-captions", "shapes-contrastive"}
+    )
+    assert config_for("shapes-contrastive").model == "clip"
+    assert [task.objective for task in TASKS.values()] == ["classification"] * 3 + ["contrastive"]
     matcher = config_for("shapes")
     assert matcher is MODEL_PRESETS["shapes", "matcher"] and matcher.model == "matcher"
     assert (matcher.n_train, matcher.epochs, matcher.batch_size, matcher.negatives) == (12000, 10, 128, 0.5)
@@ -180,11 +184,19 @@ def test_every_preset_builds_its_model_on_its_task():
     from mmcourse.models import build_model, model_names
 
     facts = {"shapes": {"n_classes": 2, "in_channels": 3}, "digits-arithmetic": {"n_classes": 10, "in_channels": 1},
-             "digits-captions": {"n_classes": 10, "in_channels": 1}}  # fmt: skip
+             "digits-captions": {"n_classes": 10, "in_channels": 1},
+             "shapes-contrastive": {"n_classes": 2, "in_channels": 3}}  # fmt: skip
+    assert set(facts) == set(TASKS)
     for task, shape in facts.items():
         size = TASKS[task].image_size
         for name in model_names():
-            config = config_for(task, name)
+            # a dual encoder gives one score per pair: a contrastive task, or shapes' match / mismatch; only it
+            # embeds images and captions apart, as the contrastive task needs
+            if (name == "clip") != (task == "shapes-contrastive") and task != "shapes":
+                with pytest.raises(ValueError, match="dual encoder"):
+                    resolve_config(task, name)
+                continue
+            config = resolve_config(task, name)
             model = build_model(name, vocab_size=30, **shape, **config.model_settings).eval()
             tokens = torch.randint(2, 30, (2, 5))
             with torch.no_grad():

@@ -99,7 +99,8 @@ def test_help_documents_every_option():
     [
         (["--task", "mnist"], "valid tasks: shapes, digits-arithmetic, digits-captions"),
         (["--model", "erly"], "Did you mean 'early'"),
-        (["--model", "clip"], "Valid names: image-only, text-only"),
+        (["--model", "resnet"], "Valid names: image-only, text-only"),
+        (["--model", "clip"], "'clip' is a dual encoder"),
         (["--epochs", "0"], "--epochs: must be a whole number >= 1"),
         (["--epochs", "many"], "--epochs: must be a whole number >= 1, but got 'many'"),
         (["--n-train", "-5"], "--n-train: must be a whole number >= 1"),
