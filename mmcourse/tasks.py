@@ -256,7 +256,9 @@ def _train_contrastive(config: TrainConfig, data: dict, device, out, progress: b
     history = fit_contrastive(net, batches, tensors["val"], device=device, progress=progress,
                               hard_negatives=config.negatives, **options)  # fmt: skip
     retrieval = retrieval_metrics(net, tensors["test"])
-    val_match = calibrate_match_head(net, tensors["val"])  # so that `mmcourse predict` can answer "match?" too
+    val_match = calibrate_match_head(
+        net, tensors["val"]
+    )  # so that `mmcourse predict` can answer "match?" too
     metrics = {
         **config.to_dict(),
         **{f"test_{name}": value for name, value in retrieval.items()},

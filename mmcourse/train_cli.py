@@ -66,9 +66,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
         "--model",
         default=None,
         metavar="NAME",
-        help="matcher (lesson 08's CNN+LSTM matcher) or a fusion model of lesson 07: image-only, "
-        "text-only, early, late, product, film, attention, gated; add -bow for a bag-of-words "
-        "text encoder (default: matcher for shapes, early for the digit tasks)",
+        help="matcher (lesson 08's CNN+LSTM matcher), transformer (lesson 10), clip (lesson 11's dual "
+        "encoder) or a fusion model of lesson 07: image-only, text-only, early, late, product, film, "
+        "attention, gated; add -bow for a bag-of-words text encoder (default: matcher for shapes, clip "
+        "for shapes-contrastive, early for the digit tasks)",
     )
     parser.add_argument(
         "--seed",

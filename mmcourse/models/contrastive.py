@@ -68,7 +68,7 @@ def info_nce(image_emb, text_emb, temperature, positive=None, hard_negatives=Non
             raise TypeError(
                 f"temperature must be a positive number or a 0-dim tensor, but got {temperature!r}."
             )
-        temperature = torch.tensor(float(temperature), device=image_emb.device)
+        temperature = torch.tensor(float(temperature), dtype=image_emb.dtype, device=image_emb.device)
     if temperature.dim() != 0 or not bool(temperature > 0):
         raise ValueError(f"temperature must be one positive number, but got {temperature}.")
     B = image_emb.shape[0]
