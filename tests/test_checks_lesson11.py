@@ -390,91 +390,165 @@ def test_zero_shot_case_tells_every_mistake_apart():
 
 @pytest.mark.parametrize(
     "answer",
-    [lambda B, tau: math.log(B), lambda B, tau: np.log(B), lambda B, tau: torch.log(torch.tensor(float(B)))],
-    ids=["math", "numpy", "torch"],
+    [
+        lambda B, H: (math.log(B + H) + math.log(B)) / 2,
+        lambda B, H: math.log(math.sqrt(B * (B + H))),
+        lambda B, H: np.log([B + H, B]).mean(),
+        lambda B, H: torch.log(torch.tensor([B + H, B], dtype=torch.float64)).mean(),
+        lambda B, H: math.log(B) + math.log1p(H / B) / 2,
+    ],
+    ids=["two_logs", "geometric_mean", "numpy", "torch", "log1p"],
 )
-def test_at_start_references_pass(answer):
+def test_at_start_references_pass(answer, capsys):
     assert check("info_nce_at_start", answer)
+    assert "(ln(B + H) + ln B) / 2: 20 values of (B, H) right" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(
     "wrong, fragment",
     [
-        (lambda B, tau: math.log(B - 1), "leaves the positive out of the denominator"),
-        (lambda B, tau: 1 / B, "the probability the softmax gives"),
-        (lambda B, tau: -math.log(B), "the sign"),
-        (lambda B, tau: math.log(B) / tau, "The temperature drops out"),
-        (lambda B, tau: 2 * math.log(B), "you added the two directions"),
-        (lambda B, tau: math.log2(B), "that is log2 B"),
-        (lambda B, tau: math.log10(B), "that is log10 B"),
-        (lambda B, tau: 0, "0 would mean"),
-        (lambda B, tau: math.log1p((B - 1) * math.exp(-2 / tau)), "the loss of PERFECT embeddings"),
-        (lambda B, tau: math.log(B) + tau, "your answer changes with the temperature"),
-        (lambda B, tau: math.log(B + 1), "a softmax over B equal logits"),
-        (lambda B, tau: None, "did you forget `return`?"),
-        (lambda B, tau: [math.log(B), math.log(B)], "return one number"),
-        (lambda B, tau: "ln B", "return one number"),
+        (lambda B, H: math.log(B + H), "text -> image does not see the hard negatives"),
+        (lambda B, H: math.log(B), "your answer ignores H"),
+        (lambda B, H: math.log(B + 2 * H), "counts every hard negative twice"),
+        (lambda B, H: math.log(B + H - 1), "ln(B + H - 1) leaves the positive out"),
+        (lambda B, H: (math.log(B + H - 1) + math.log(B - 1)) / 2, "both logarithms leave the positive out"),
+        (lambda B, H: math.log(B + H) + math.log(B), "the SUM of the two directions"),
+        (lambda B, H: math.log(2 * B + H), "into ONE softmax"),
+        (lambda B, H: math.log(2 * B + H) / 2, "pooled into one count"),
+        (lambda B, H: math.log(B + H / 2), "averaged the two directions' candidate COUNTS"),
+        (lambda B, H: math.log((2 * B + H) / 2), "averaged the two directions' candidate COUNTS"),
+        (lambda B, H: (math.log(1 + H) + math.log(B)) / 2, "do not replace the batch's other captions"),
+        (lambda B, H: math.log(1 + H), "ln(1 + H) counts only the positive and the hard negatives"),
+        (lambda B, H: math.log(B + H) / 2, "the text -> image direction does not cost 0"),
+        (lambda B, H: (math.log(B * (1 + H)) + math.log(B)) / 2, "H hard negatives of its own"),
+        (lambda B, H: (1 / (B + H) + 1 / B) / 2, "those are the probabilities"),
+        (lambda B, H: 1 / (B + H), "the probability image i's softmax gives its caption"),
+        (lambda B, H: -(math.log(B + H) + math.log(B)) / 2, "the sign"),
+        (lambda B, H: (math.log2(B + H) + math.log2(B)) / 2, "base 2"),
+        (lambda B, H: (math.log10(B + H) + math.log10(B)) / 2, "base 10"),
+        (lambda B, H: math.log(B + 1), "does not change with H"),
+        (lambda B, H: 2.0, "does not change with H"),
+        (lambda B, H: math.log(B) + H / (2 * B), "Without hard negatives (H = 0) yours is right"),
+        (lambda B, H: (math.log(B + H + 1) + math.log(B + 1)) / 2, "how many does image i have"),
+        (lambda B, H: None, "did you forget `return`?"),
+        (lambda B, H: [math.log(B + H), math.log(B)], "return one number"),
+        (lambda B, H: "ln B", "return one number"),
     ],
 )
 def test_at_start_mistakes_get_their_hint(wrong, fragment):
     _fails("info_nce_at_start", wrong, fragment)
 
 
+def test_at_start_is_what_the_library_loss_gives_with_hard_negatives():
+    """All 2B + H embeddings the same vector: mmcourse.models.info_nce(..., hard_negatives) is the formula."""
+    from mmcourse.models import info_nce
+
+    for B, H in [(2, 1), (8, 3), (32, 32)]:
+        same = torch.ones(B, 5, dtype=torch.float64)
+        hard = torch.ones(H, 5, dtype=torch.float64) * 2.0  # length does not matter: normalised inside
+        for tau in (0.07, 1.0):
+            got = float(info_nce(same, same, tau, hard_negatives=hard))
+            assert math.isclose(got, lesson11._at_start(B, H), rel_tol=1e-12), (B, H, tau)
+        assert math.isclose(float(info_nce(same, same, 0.5)), lesson11._at_start(B, 0), rel_tol=1e-12)
+
+
+def _simplex_floor(B, tau):
+    return math.log1p((B - 1) * math.exp(-B / ((B - 1) * tau)))
+
+
 @pytest.mark.parametrize(
     "answer",
     [
-        lambda B, tau: math.log1p((B - 1) * math.exp(-2 / tau)),
-        lambda B, tau: np.log(1 + (B - 1) * np.exp(-2 / tau)),  # no log1p: still right to 1e-12
-        lambda B, tau: -math.log(math.exp(1 / tau) / (math.exp(1 / tau) + (B - 1) * math.exp(-1 / tau))),
+        _simplex_floor,
+        lambda B, tau: math.log1p((B - 1) * math.exp((-1 / (B - 1) - 1) / tau)),
+        lambda B, tau: np.log(1 + (B - 1) * np.exp(-B / ((B - 1) * tau))),  # no log1p: still right to 1e-12
         lambda B, tau: (
-            float(torch.logsumexp(torch.tensor([1.0] + [-1.0] * (B - 1), dtype=torch.float64) / tau, 0))
+            float(
+                torch.logsumexp(torch.tensor([1.0] + [-1 / (B - 1)] * (B - 1), dtype=torch.float64) / tau, 0)
+            )
             - 1 / tau
         ),
     ],
-    ids=["log1p", "log", "softmax", "logsumexp"],
+    ids=["log1p", "cosine_minus_one", "log", "logsumexp"],
 )
 def test_floor_references_pass(answer, capsys):
     assert check("info_nce_floor", answer)
-    assert "for B = 32 and temperature 1 that is 1.648" in capsys.readouterr().out
+    assert "for B = 32 and temperature 1 that is 2.488, above the 1.648" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(
     "wrong, fragment",
     [
-        (lambda B, tau: math.log1p((B - 1) * math.exp(-1 / tau)), "missing its factor 2"),
-        (lambda B, tau: math.log((B - 1) * math.exp(-2 / tau)), "dropped the positive's own term"),
-        (lambda B, tau: (B - 1) * math.exp(-2 / tau), "first-order approximation"),
-        (lambda B, tau: math.log1p(B * math.exp(-2 / tau)), "counts B negatives"),
-        (lambda B, tau: math.log1p(math.exp(-2 / tau)), "you counted one negative"),
-        (lambda B, tau: math.log1p((B - 1) * math.exp(-2 * tau)), "e^(-2 tau)"),
-        (lambda B, tau: 2 * math.log1p((B - 1) * math.exp(-2 / tau)), "you added the two directions"),
-        (lambda B, tau: -math.log1p((B - 1) * math.exp(-2 / tau)), "the sign"),
-        (lambda B, tau: math.log10(1 + (B - 1) * math.exp(-2 / tau)), "base-10 logarithm"),
-        (lambda B, tau: math.log1p((B - 1) * math.exp((-1 / (B - 1) - 1) / tau)), "regular simplex"),
+        (lambda B, tau: math.log1p((B - 1) * math.exp(-2 / tau)), "impossible for B > 2"),
+        (lambda B, tau: math.log1p((B - 1) * math.exp(-(1 + 1 / B) / tau)), "your negatives sit at cosine -1/B"),
+        (lambda B, tau: math.log1p((B - 1) * math.exp(-(1 + 2 / (B - 1)) / tau)), "you counted each pair once"),
+        (lambda B, tau: math.log1p((B - 1) * math.exp(-(1 - 1 / (B - 1)) / tau)), "the sign of the simplex's"),
+        (lambda B, tau: math.log1p((B - 1) * math.exp(-1 / ((B - 1) * tau))), "as if the positive's logit were 0"),
+        (lambda B, tau: math.log1p((B - 1) * math.exp(-1 / ((B - 1) * tau) - 1)), "the positive's logit is 1/tau"),
+        (lambda B, tau: math.log((B - 1) * math.exp(-B / ((B - 1) * tau))), "dropped the positive's own term"),
+        (lambda B, tau: (B - 1) * math.exp(-B / ((B - 1) * tau)), "first-order approximation"),
+        (lambda B, tau: math.log1p(B * math.exp(-B / ((B - 1) * tau))), "you count B negatives"),
+        (lambda B, tau: math.log1p((B - 1) * math.exp(-1 / tau)), "every negative at cosine 0"),
+        (lambda B, tau: (B - 1) * math.log1p(math.exp(-B / ((B - 1) * tau))), "one binary term per negative"),
+        (lambda B, tau: math.log1p((B - 1) * math.exp(-B * tau / (B - 1))), "the temperature multiplies"),
+        (lambda B, tau: 2 * _simplex_floor(B, tau), "you added the two directions"),
+        (lambda B, tau: -_simplex_floor(B, tau), "the sign"),
+        (lambda B, tau: math.log10(1 + (B - 1) * math.exp(-B / ((B - 1) * tau))), "base-10 logarithm"),
         (lambda B, tau: math.log(B), "at the START of training"),
         (lambda B, tau: math.log(B - 1), "ln(B - 1) does not depend on the temperature"),
         (lambda B, tau: 0.0, "0 would need the positive's probability to be exactly 1"),
         (lambda B, tau: math.log(B + 1), "your floor does not change with the temperature"),
-        (lambda B, tau: math.log1p((B - 1) * math.exp(-3 / tau)), "Write image i's row"),
+        (lambda B, tau: math.log1p((B - 1) * math.exp(-(1 + 1 / B**2) / tau)) if B > 2 else _simplex_floor(2, tau),
+         "For B = 2 yours is right"),
+        (lambda B, tau: math.log1p((B - 1) * math.exp(-3 / tau)), "below the floor"),
+        (lambda B, tau: math.log1p((B - 1) * math.exp(-0.5 / tau)), "Write image i's row"),
+        (lambda B, tau: None, "did you forget `return`?"),
     ],
-)
+)  # fmt: skip
 def test_floor_mistakes_get_their_hint(wrong, fragment):
     _fails("info_nce_floor", wrong, fragment)
 
 
-def test_the_floor_is_what_the_library_loss_gives_when_it_is_reachable():
-    """B = 2 antipodal pairs reach the bound; for B = 4 a regular simplex is the best, and lies above it."""
+def test_the_derivations_mistakes_are_told_apart_on_their_grids():
+    """No two of (right answer, every listed mistake) agree on the whole grid: each hint is reachable."""
+    for right, mistakes, grid in [
+        (lesson11._at_start, lesson11._AT_START_MISTAKES, lesson11._START_GRID),
+        (lesson11._floor, lesson11._FLOOR_MISTAKES, lesson11._GRID),
+    ]:
+        values = [lesson11._grid(f, grid) for f in [right] + [f for f, _ in mistakes]]
+        for a, b in itertools.combinations(values, 2):
+            assert (~np.isclose(a, b, rtol=1e-6, atol=1e-12)).sum() >= 10
+
+
+def _simplex(B):
+    """The centred standard basis of R^B, normalised: B unit vectors at pairwise cosine -1/(B - 1)."""
+    return F.normalize(torch.eye(B, dtype=torch.float64) - 1 / B, dim=1)
+
+
+def test_the_floor_is_what_the_library_loss_gives_on_the_simplex_and_nothing_is_lower():
+    """B = 2 antipodal points reach the lesson's bound; for B > 2 the simplex reaches the floor, above it."""
     from mmcourse.models import info_nce
 
-    tau = 0.5
-    antipodal = torch.tensor([[1.0, 0.0], [-1.0, 0.0]], dtype=torch.float64)
-    assert math.isclose(float(info_nce(antipodal, antipodal, tau)), lesson11._floor(2, tau), rel_tol=1e-12)
-    simplex = F.normalize(torch.eye(4, dtype=torch.float64) - 0.25, dim=1)  # pairwise cosine -1/3
-    simplex_loss = float(info_nce(simplex, simplex, tau))
-    assert math.isclose(simplex_loss, math.log1p(3 * math.exp(-(1 + 1 / 3) / tau)), rel_tol=1e-12)
-    assert simplex_loss > lesson11._floor(4, tau)
-    same = torch.ones(4, 3, dtype=torch.float64)
-    assert math.isclose(float(info_nce(same, same, tau)), math.log(4), rel_tol=1e-12)
+    for B in (2, 3, 4, 8, 32):
+        z = _simplex(B)
+        cosines = z @ z.T
+        assert torch.allclose(
+            cosines[~torch.eye(B, dtype=torch.bool)], torch.tensor(-1 / (B - 1), dtype=torch.float64)
+        )
+        for tau in (0.07, 0.5, 1.0, 3.0):
+            # a float temperature would become float32; the log-softmax's cancellation costs ~1e-14 at tau = 0.07
+            loss = float(info_nce(z, z, torch.tensor(tau, dtype=torch.float64)))
+            assert math.isclose(loss, lesson11._floor(B, tau), rel_tol=1e-9, abs_tol=1e-13), (B, tau)
+            if B == 2:
+                assert math.isclose(loss, lesson11._lesson_bound(2, tau), rel_tol=1e-9, abs_tol=1e-13)
+            else:
+                assert loss > lesson11._lesson_bound(B, tau)
+    generator = torch.Generator().manual_seed(0)
+    for B in (3, 8):
+        for _ in range(50):  # random unit vectors, shared by image and caption, and independent ones
+            u, v = torch.randn(2, B, B - 1, dtype=torch.float64, generator=generator)
+            assert float(info_nce(u, u, 0.5)) >= lesson11._floor(B, 0.5)
+            assert float(info_nce(u, v, 0.5)) >= lesson11._floor(B, 0.5)
 
 
 # --- the library's own versions agree with the checkers --------------------------------------

@@ -15,10 +15,19 @@
   and the classes 2, 3 and 5 prompts of unequal spread, so that the mean of the cosines (the
   class mean not re-normalised), a sum, raw prompts and the single best prompt each classify
   some images differently.
-- `info_nce_at_start` and `info_nce_floor` (derivations): ln B, and the bound
-  ln(1 + (B - 1) e^(-2 / tau)), checked as functions of B and tau on a grid, so that each
-  slip in the algebra (B instead of B - 1, e^(-1/tau), the 1 dropped, ln(1 + x) ~ x, ...) is
-  told apart.
+- `info_nce_at_start` and `info_nce_floor` (derivations), each checked as a formula on a grid
+  of 20 points, on which every slip named below gives values of its own (tested):
+  `info_nce_at_start(B, H)`, the loss when every score is equal and H hard negatives (NegCLIP)
+  join the image -> text softmax only: (ln(B + H) + ln B) / 2 — not ln(B + H) (one direction,
+  or the hard negatives in both), ln B (H ignored), ln(B + 2H), ln(B + H - 1), the sum, one
+  softmax over 2B + H, the log of the mean count, ... `info_nce_floor(B, temperature)`, the
+  smallest loss B pairs can reach with their positives at cosine 1: the negatives cannot all
+  be at -1 (the lesson's bound ln(1 + (B - 1) e^(-2 / tau)), reachable only for B = 2), since
+  ||z_1 + ... + z_B||^2 >= 0 keeps their mean cosine >= -1/(B - 1); the regular simplex reaches
+  that, and as the loss is convex in the cosines, equal ones are best:
+  ln(1 + (B - 1) e^(-B / ((B - 1) tau))). Told apart: -1/B or -2/(B - 1) for the cosine, its
+  sign, orthogonal negatives, the positive's logit left out or not divided by tau, the 1
+  dropped, ln(1 + x) ~ x, B negatives, a sum of binary terms, ...
 """
 
 from __future__ import annotations
@@ -755,18 +764,25 @@ def check_zero_shot_classify(answer):
 
 # --- info_nce_at_start and info_nce_floor (derivations) ----------------------------------------
 
-_BATCHES = (2, 8, 32, 256)
+_HARD = (0, 1, 7, 32, 500)
+_START_GRID = [(B, H) for B in (2, 8, 32, 256) for H in _HARD]
+_BATCHES = (2, 3, 8, 32, 256)
 _TEMPERATURES = (0.07, 0.5, 1.0, 3.0)
 _GRID = [(B, tau) for B in _BATCHES for tau in _TEMPERATURES]
+_START_NAMES, _FLOOR_NAMES = ("B", "H"), ("B", "temperature")
 
 
-def _formula_values(answer, name) -> np.ndarray:
-    """The learner's function on every (B, temperature) of the grid, as floats."""
-    _expect_started(answer, f"a function {name}(B, temperature) -> number")
+def _case(names, point) -> str:
+    return ", ".join(f"{n} = {v}" for n, v in zip(names, point))
+
+
+def _formula_values(answer, name, grid, names) -> np.ndarray:
+    """The learner's function on every point of `grid` (tuples named by `names`), as floats."""
+    _expect_started(answer, f"a function {name}({', '.join(names)}) -> number")
     values = []
-    for B, tau in _GRID:
-        case = f"B = {B}, temperature = {tau}"
-        got = call_learner(answer, case, B, tau)
+    for point in grid:
+        case = _case(names, point)
+        got = call_learner(answer, case, *point)
         if got is None:
             fail(f"{name} returned None for {case} — did you forget `return`?")
         if hasattr(got, "detach"):
@@ -778,146 +794,242 @@ def _formula_values(answer, name) -> np.ndarray:
     return np.array(values)
 
 
-def _grid(function) -> np.ndarray:
-    return np.array([function(B, tau) for B, tau in _GRID], dtype=float)
+def _grid(function, grid) -> np.ndarray:
+    return np.array([function(*point) for point in grid], dtype=float)
 
 
-def _matches(values, function) -> bool:
+def _matches(values, function, grid) -> bool:
     with np.errstate(all="ignore"):
-        return bool(np.allclose(values, _grid(function), rtol=1e-6, atol=1e-12))
+        return bool(np.allclose(values, _grid(function, grid), rtol=1e-6, atol=1e-12))
 
 
-def _first_wrong(values, want) -> str:
-    i = int(np.flatnonzero(~np.isclose(values, want, rtol=1e-6, atol=1e-12))[0])
-    B, tau = _GRID[i]
-    return f"for B = {B}, temperature = {tau} you return {values[i]:.6g} instead of {want[i]:.6g}"
+def _first_wrong(values, want, grid, names) -> str:
+    """The first point where `values` is wrong, preferring one whose right value is not tiny (easier to read)."""
+    wrong = np.flatnonzero(~np.isclose(values, want, rtol=1e-6, atol=1e-12))
+    readable = wrong[np.abs(want[wrong]) > 1e-3]
+    i = int((readable if len(readable) else wrong)[0])
+    return f"for {_case(names, grid[i])} you return {values[i]:.6g} instead of {want[i]:.6g}"
 
 
-def _at_start(B, tau):
-    return math.log(B)
+def _at_start(B, H):
+    """Image -> text: B + H equal logits; text -> image: B (a hard negative is a caption, not an image)."""
+    return (math.log(B + H) + math.log(B)) / 2
 
 
 def _floor(B, tau):
+    """Positives at cosine 1, the B points a regular simplex: every negative at cosine -1/(B - 1)."""
+    return math.log1p((B - 1) * math.exp(-B / ((B - 1) * tau)))
+
+
+def _lesson_bound(B, tau):
+    """The lesson's bound, every negative at cosine -1: reachable only for B = 2."""
     return math.log1p((B - 1) * math.exp(-2 / tau))
 
 
+def _simplex_exponent(cosine):
+    """exp((cosine - 1) / tau) for negatives at `cosine(B)`: the floor's family of slips in the cosine."""
+    return lambda B, t: math.log1p((B - 1) * math.exp((cosine(B) - 1) / t))
+
+
 _AT_START_MISTAKES = [
-    (lambda B, t: math.log(B - 1),
-     "ln(B - 1) leaves the positive out of the denominator: the softmax over a row has B terms — the "
-     "B - 1 negatives AND the positive itself."),
-    (lambda B, t: 1 / B,
-     "1/B is the probability the softmax gives the right caption; the loss is its negative logarithm."),
-    (lambda B, t: -math.log(B),
-     "the sign: the cross-entropy is -ln p, and p = 1/B < 1, so the loss is positive."),
-    (lambda B, t: math.log(B) / t,
-     "ln(B) / temperature: the temperature scales EVERY logit alike, and a softmax of equal logits is "
-     "uniform whatever their common value. The temperature drops out."),
-    (lambda B, t: 2 * math.log(B),
-     "twice the answer: you added the two directions. The loss is their MEAN."),
-    (lambda B, t: math.log2(B), "that is log2 B; the cross-entropy uses the natural logarithm, ln."),
-    (lambda B, t: math.log10(B), "that is log10 B; the cross-entropy uses the natural logarithm, ln."),
-    (lambda B, t: 0.0,
-     "0 would mean the right caption gets probability 1; with all embeddings equal, every caption looks "
-     "the same to every image."),
-    (lambda B, t: _floor(B, t),
-     "that is the loss of PERFECT embeddings (cosine 1 with the positive, -1 with the negatives); here "
-     "every embedding is the same vector, so every cosine is 1."),
+    (lambda B, H: math.log(B + H),
+     "ln(B + H) is the image -> text direction alone (or the hard negatives put into both directions). The "
+     "loss is the MEAN of the two directions, and text -> image does not see the hard negatives: each caption "
+     "picks its image among the B images of the batch — a hard negative is a caption, with no image of its "
+     "own, so it is no candidate there."),
+    (lambda B, H: math.log(B),
+     "ln B is the loss WITHOUT hard negatives (the lesson's): your answer ignores H. In the image -> text "
+     "direction each image now picks its caption among more equal scores than B."),
+    (lambda B, H: math.log(B + 2 * H),
+     "ln(B + 2H) counts every hard negative twice. Each is ONE extra candidate, in one softmax only, the "
+     "image -> text one; and the loss is the mean of the two directions' cross-entropies, each over its own "
+     "candidates."),
+    (lambda B, H: math.log(B + H - 1),
+     "ln(B + H - 1) leaves the positive out of the denominator — image i's softmax holds its own caption too, "
+     "besides the B - 1 other captions and the H hard ones — and it is one direction only: the loss is the "
+     "mean of image -> text and text -> image."),
+    (lambda B, H: (math.log(B + H - 1) + math.log(B - 1)) / 2,
+     "both logarithms leave the positive out: a softmax's denominator holds the right candidate too, so "
+     "image i's row has B + H equal terms (not B + H - 1) and caption j's column B (not B - 1)."),
+    (lambda B, H: math.log(B + H) + math.log(B),
+     "that is the SUM of the two directions: the loss is their mean, half of it."),
+    (lambda B, H: math.log(2 * B + H),
+     "ln(2B + H) puts all 2B + H embeddings into ONE softmax. The two directions are two separate "
+     "cross-entropies — each image against the captions (the batch's and the hard ones), each caption against "
+     "the B images — and the loss is their mean."),
+    (lambda B, H: math.log(2 * B + H) / 2,
+     "half of ln(2B + H): the candidates of the two directions pooled into one count. Each direction is its "
+     "own softmax with its own number of equal logits; the loss is the mean of the two LOSSES."),
+    (lambda B, H: math.log(B + H / 2),
+     "ln(B + H/2) = ln(((B + H) + B) / 2): you averaged the two directions' candidate COUNTS and took one "
+     "logarithm. The loss is the mean of the two directions' LOSSES, each the logarithm of its own count — "
+     "a mean of logarithms is not the logarithm of a mean."),
+    (lambda B, H: (math.log(1 + H) + math.log(B)) / 2,
+     "the hard negatives do not replace the batch's other captions: image i's softmax holds its own "
+     "caption, the B - 1 other captions of the batch AND the H hard ones."),
+    (lambda B, H: math.log(1 + H),
+     "ln(1 + H) counts only the positive and the hard negatives, in one direction: image i also competes "
+     "with the B - 1 other captions of the batch, and the loss is the mean of both directions (text -> "
+     "image too)."),
+    (lambda B, H: math.log(B + H) / 2,
+     "half of ln(B + H): the text -> image direction does not cost 0 — each caption still picks its image "
+     "among B equal scores."),
+    (lambda B, H: (math.log(B * (1 + H)) + math.log(B)) / 2,
+     "ln(B (H + 1)) gives every caption of the batch H hard negatives of its own; there are H hard negatives "
+     "in all, and each joins every image's softmax once."),
+    (lambda B, H: (1 / (B + H) + 1 / B) / 2,
+     "those are the probabilities the softmaxes give the right candidate; the loss is the mean of their "
+     "negative logarithms."),
+    (lambda B, H: 1 / (B + H),
+     "1/(B + H) is the probability image i's softmax gives its caption; the loss is -ln of such "
+     "probabilities, averaged over the two directions."),
+    (lambda B, H: -_at_start(B, H),
+     "the sign: a cross-entropy is -ln p, and every p here is below 1, so the loss is positive."),
+    (lambda B, H: (math.log2(B + H) + math.log2(B)) / 2,
+     "that is in base 2 (bits); the cross-entropy uses the natural logarithm, ln."),
+    (lambda B, H: (math.log10(B + H) + math.log10(B)) / 2,
+     "that is in base 10; the cross-entropy uses the natural logarithm, ln."),
 ]  # fmt: skip
 
 
 @exercise(
     "info_nce_at_start",
     lesson=LESSON,
-    description="derive the InfoNCE loss when all embeddings are equal: ln B, whatever the temperature",
+    description="derive the InfoNCE loss of an untrained model with H hard negatives (NegCLIP): "
+    "(ln(B + H) + ln B) / 2",
 )
 def check_info_nce_at_start(answer):
-    """info_nce_at_start(B, temperature) -> the loss when every embedding is the same unit vector."""
-    values = _formula_values(answer, "info_nce_at_start")
-    want = _grid(_at_start)
+    """info_nce_at_start(B, H) -> the loss when all scores are equal, H hard negatives in image -> text."""
+    values = _formula_values(answer, "info_nce_at_start", _START_GRID, _START_NAMES)
+    want = _grid(_at_start, _START_GRID)
     if np.allclose(values, want, rtol=1e-6, atol=1e-12):
-        return f"ln B, whatever the temperature: {len(_GRID)} values of (B, temperature) right."
+        return (
+            f"(ln(B + H) + ln B) / 2: {len(_START_GRID)} values of (B, H) right — the hard negatives raise only "
+            "the image -> text half of the loss."
+        )
     for function, hint in _AT_START_MISTAKES:
-        if _matches(values, function):
-            fail(f"{_first_wrong(values, want)}: {hint}")
-    by_batch = values.reshape(len(_BATCHES), len(_TEMPERATURES))
-    if not np.allclose(by_batch, by_batch[:, :1], rtol=1e-9, atol=1e-12):
+        if _matches(values, function, _START_GRID):
+            fail(f"{_first_wrong(values, want, _START_GRID, _START_NAMES)}: {hint}")
+    wrong = _first_wrong(values, want, _START_GRID, _START_NAMES)
+    by_batch = values.reshape(-1, len(_HARD))
+    if np.allclose(by_batch, by_batch[:, :1], rtol=1e-9, atol=1e-12):
         fail(
-            f"{_first_wrong(values, want)}, and your answer changes with the temperature. With every embedding "
-            "the same, every logit is 1 / temperature: the softmax of B equal logits does not depend on their value."
+            f"{wrong}, and your answer does not change with H. The H hard negatives are H more candidates, "
+            "with the same score as the others, in each image's softmax (image -> text)."
+        )
+    no_hard = [i for i, (_, H) in enumerate(_START_GRID) if H == 0]
+    if np.allclose(values[no_hard], want[no_hard], rtol=1e-6, atol=1e-12):
+        fail(
+            f"{wrong}. Without hard negatives (H = 0) yours is right, ln B; with them, count the equal logits of "
+            "each direction's softmax: image i's row, and caption j's column. The loss is the mean of the two "
+            "directions' losses."
         )
     fail(
-        f"{_first_wrong(values, want)}. Every cosine is 1, so every logit is the same: what probability "
-        "does a softmax over B equal logits give the right caption, and what is -ln of it?"
+        f"{wrong}. Every score is the same, so each softmax is uniform over its candidates: how many does image "
+        "i have (its caption, the other captions, the hard ones), and how many does caption j have (the "
+        "images)? The loss is the mean of the two directions' -ln p."
     )
 
 
 _FLOOR_MISTAKES = [
+    (_lesson_bound,
+     "that is the lesson's bound, every negative at cosine -1 — impossible for B > 2: the B unit vectors "
+     "would have to be pairwise antipodal (z_2 = -z_1 and z_3 = -z_1 make z_2 = z_3, cosine +1). Use "
+     "||z_1 + ... + z_B||^2 >= 0: written out, it bounds the mean cosine of the negatives from below."),
+    (_simplex_exponent(lambda B: -1 / B),
+     "your negatives sit at cosine -1/B. Count the pairs in ||z_1 + ... + z_B||^2 = B + sum over i != j of "
+     "cos(z_i, z_j) >= 0: there are B (B - 1) ordered pairs i != j, not B^2, so the mean cosine is at "
+     "least -1/(B - 1)."),
+    (_simplex_exponent(lambda B: -2 / (B - 1)),
+     "cosine -2/(B - 1) is below what B unit vectors allow (for B = 2 it is -2): you counted each pair once, "
+     "but ||z_1 + ... + z_B||^2 holds cos(z_i, z_j) AND cos(z_j, z_i), B (B - 1) ordered pairs in all."),
+    (_simplex_exponent(lambda B: 1 / (B - 1)),
+     "the sign of the simplex's cosine: its negatives are at -1/(B - 1), below 0, so a negative's logit "
+     "is 1 + 1/(B - 1) below the positive's (in units of 1/tau), not 1 - 1/(B - 1)."),
+    (lambda B, t: math.log1p((B - 1) * math.exp(-1 / ((B - 1) * t))),
+     "your exponent is a negative's logit alone, -1/((B - 1) tau), as if the positive's logit were 0. Divide "
+     "the numerator and the denominator by the positive's term e^(1/tau): each negative then contributes "
+     "e^((cos - 1) / tau)."),
+    (lambda B, t: math.log1p((B - 1) * math.exp(-1 / ((B - 1) * t) - 1)),
+     "the positive's logit is 1/tau, not 1: the temperature divides its cosine too, so the exponent is "
+     "(cos - 1) / tau, all of it over tau."),
+    (lambda B, t: math.log(B - 1) - B / ((B - 1) * t),
+     "you dropped the positive's own term from the denominator: -ln of the softmax at the positive keeps a 1 "
+     "inside the logarithm. (A cross-entropy is never negative, and yours is for small tau.)"),
+    (lambda B, t: (B - 1) * math.exp(-B / ((B - 1) * t)),
+     "that is only the first-order approximation ln(1 + x) ~ x, good when x is small; the check uses "
+     "tau = 1 and 3 too. Give the exact value."),
+    (lambda B, t: math.log1p(B * math.exp(-B / ((B - 1) * t))),
+     "you count B negatives; a batch of B pairs has B - 1 negatives per image (the B-th caption is its own)."),
     (lambda B, t: math.log1p((B - 1) * math.exp(-1 / t)),
-     "e^(-1/tau) is missing its factor 2: the positive's logit is +1/tau and a negative's -1/tau, so each "
-     "negative's term, divided by the positive's, is e^(-1/tau) / e^(1/tau) = e^(-2/tau)."),
-    (lambda B, t: math.log(B - 1) - 2 / t,
-     "ln((B - 1) e^(-2/tau)) dropped the positive's own term from the denominator: -ln p with "
-     "p = e^(1/tau) / (e^(1/tau) + (B - 1) e^(-1/tau)) keeps a 1 inside the logarithm. (A cross-entropy is "
-     "never negative, and yours is for small tau.)"),
-    (lambda B, t: (B - 1) * math.exp(-2 / t),
-     "(B - 1) e^(-2/tau) is only the first-order approximation ln(1 + x) ~ x, good when x is small; the "
-     "check uses tau = 1 and 3 too. Give the exact value."),
-    (lambda B, t: math.log1p(B * math.exp(-2 / t)),
-     "B e^(-2/tau) counts B negatives; a batch of B pairs has B - 1 negatives per image (the B-th caption "
-     "is its own)."),
-    (lambda B, t: math.log1p(math.exp(-2 / t)),
-     "you counted one negative; each image has B - 1 of them, every other caption of the batch."),
-    (lambda B, t: math.log1p((B - 1) * math.exp(-2 * t)),
-     "e^(-2 tau): the temperature divides the cosines, logits = cos / tau, so the exponent is -2 / tau."),
-    (lambda B, t: 2 * math.log1p((B - 1) * math.exp(-2 / t)),
-     "twice the answer: you added the two directions. The loss is their MEAN (both directions give the "
-     "same value here)."),
-    (lambda B, t: -math.log1p((B - 1) * math.exp(-2 / t)),
-     "the sign: the cross-entropy is -ln p with p < 1, so the loss is positive."),
-    (lambda B, t: math.log10(1 + (B - 1) * math.exp(-2 / t)),
+     "that is the loss with every negative at cosine 0 — orthogonal, the standard basis — which B vectors "
+     "can reach but also beat: subtract their mean (and renormalise) and every pairwise cosine becomes "
+     "negative. How low can the mean cosine go? Expand ||z_1 + ... + z_B||^2 >= 0."),
+    (lambda B, t: (B - 1) * math.log1p(math.exp(-B / ((B - 1) * t))),
+     "(B - 1) ln(1 + e^x) is one binary term per negative, summed (a sigmoid per pair, as SigLIP does). "
+     "InfoNCE's softmax puts all the negatives into ONE denominator: the loss is ln(1 + the sum of their "
+     "terms)."),
+    (lambda B, t: math.log1p((B - 1) * math.exp(-B * t / (B - 1))),
+     "the temperature multiplies your exponent: it divides the cosines, logits = cos / tau, so tau belongs "
+     "in the denominator."),
+    (lambda B, t: 2 * _floor(B, t),
+     "twice the answer: you added the two directions. The loss is their MEAN (both directions give the same "
+     "value here)."),
+    (lambda B, t: -_floor(B, t), "the sign: the cross-entropy is -ln p with p < 1, so the loss is positive."),
+    (lambda B, t: math.log10(1 + (B - 1) * math.exp(-B / ((B - 1) * t))),
      "that is a base-10 logarithm; the cross-entropy uses the natural logarithm, ln."),
-    (lambda B, t: math.log1p((B - 1) * math.exp(-B / ((B - 1) * t))),
-     "that is the loss of B unit vectors spread as a regular simplex (every negative at cosine -1/(B - 1)): "
-     "the lowest a batch of B > 2 pairs can really reach with its positives at cosine 1, since B vectors "
-     "cannot all be opposite to each other. The question asks for the bound where EVERY negative is at "
-     "cosine -1."),
     (lambda B, t: math.log(B),
-     "ln B is the loss when every embedding is the same, at the START of training. At the floor the "
-     "positives are at cosine 1 and the negatives at -1."),
+     "ln B is the loss when every score is the same, at the START of training. At the floor the positives "
+     "are at cosine 1 and the negatives as far from them as B unit vectors allow."),
     (lambda B, t: math.log(B - 1),
      "ln(B - 1) does not depend on the temperature, but the logits are cos / tau: write the softmax of one "
-     "row with logits +1/tau (the positive) and -1/tau (B - 1 negatives)."),
+     "row, the positive at 1/tau and each of the B - 1 negatives at its cosine over tau."),
     (lambda B, t: 0.0,
      "0 would need the positive's probability to be exactly 1. With tau fixed, each negative's logit is "
-     "-1/tau, finite, so its e^(-1/tau) keeps some probability."),
+     "finite, so its term keeps some probability."),
 ]  # fmt: skip
 
 
 @exercise(
     "info_nce_floor",
     lesson=LESSON,
-    description="derive InfoNCE's floor at fixed tau (positives at cosine 1, negatives at -1): ln(1 + (B-1) e^(-2/tau))",
+    description="derive InfoNCE's true floor at fixed tau (positives at cosine 1, the B points a regular simplex): "
+    "ln(1 + (B-1) e^(-B / ((B-1) tau)))",
 )
 def check_info_nce_floor(answer):
-    """info_nce_floor(B, temperature) -> the loss when positives have cosine 1 and negatives cosine -1."""
-    values = _formula_values(answer, "info_nce_floor")
-    want = _grid(_floor)
+    """info_nce_floor(B, temperature) -> the smallest loss B pairs can reach, positives at cosine 1."""
+    values = _formula_values(answer, "info_nce_floor", _GRID, _FLOOR_NAMES)
+    want = _grid(_floor, _GRID)
     if np.allclose(values, want, rtol=1e-6, atol=1e-12):
         return (
-            f"ln(1 + (B - 1) e^(-2 / temperature)): {len(_GRID)} values of (B, temperature) right — for B = 32 "
-            f"and temperature 1 that is {_floor(32, 1.0):.3f}, not 0."
+            f"ln(1 + (B - 1) e^(-B / ((B - 1) temperature))): {len(_GRID)} values of (B, temperature) right — "
+            f"for B = 32 and temperature 1 that is {_floor(32, 1.0):.3f}, above the {_lesson_bound(32, 1.0):.3f} "
+            "of negatives at -1, which B > 2 vectors cannot reach."
         )
     for function, hint in _FLOOR_MISTAKES:
-        if _matches(values, function):
-            fail(f"{_first_wrong(values, want)}: {hint}")
+        if _matches(values, function, _GRID):
+            fail(f"{_first_wrong(values, want, _GRID, _FLOOR_NAMES)}: {hint}")
+    wrong = _first_wrong(values, want, _GRID, _FLOOR_NAMES)
     by_batch = values.reshape(len(_BATCHES), len(_TEMPERATURES))
     if np.allclose(by_batch, by_batch[:, :1], rtol=1e-9, atol=1e-12):
         fail(
-            f"{_first_wrong(values, want)}: your floor does not change with the temperature, but the logits "
-            "are cos / tau: +1/tau for the positive, -1/tau for each negative."
+            f"{wrong}: your floor does not change with the temperature, but the logits are cos / tau: the "
+            "positive at 1/tau, each negative at its cosine over tau."
+        )
+    pair = [i for i, (B, _) in enumerate(_GRID) if B == 2]
+    if np.allclose(values[pair], want[pair], rtol=1e-6, atol=1e-12):
+        fail(
+            f"{wrong}. For B = 2 yours is right (two antipodal points); for B > 2 the negatives cannot all be "
+            "at -1. Expand ||z_1 + ... + z_B||^2 >= 0 for the lowest mean cosine; equal cosines are best, as "
+            "the loss is convex in them."
+        )
+    if np.all(values <= want * (1 + 1e-6) + 1e-12):
+        fail(
+            f"{wrong}: below the floor — no arrangement of B unit vectors gets that low. Which cosine did you "
+            "give the negatives? Their mean is at least what ||z_1 + ... + z_B||^2 >= 0 allows."
         )
     fail(
-        f"{_first_wrong(values, want)}. Write image i's row: one logit +1/tau (its caption) and B - 1 logits "
-        "-1/tau; the loss is -ln of the softmax at the positive. Divide its numerator and denominator by "
+        f"{wrong}. Write image i's row: its positive at 1/tau and B - 1 negatives, all at the simplex's cosine "
+        "over tau; the loss is -ln of the softmax at the positive. Divide its numerator and denominator by "
         "e^(1/tau)."
     )
