@@ -210,3 +210,182 @@ def test_hflip_pair_accepts_correct_answers(answer, capsys):
 def test_hflip_pair_rejects_mistakes(answer, fragment):
     with pytest.raises(ExerciseFailed, match=re.escape(fragment)):
         check("hflip_pair", answer)
+
+
+# --- rot90_pair ---------------------------------------------------------------------------
+
+_CCW = {"left of": "below", "below": "right of", "right of": "above", "above": "left of"}
+_CW = {new: old for old, new in _CCW.items()}
+
+
+def _relabel(captions, table):
+    from mmcourse.data import parse_caption
+
+    out = []
+    for caption in captions:
+        sc, ss, rel, oc, os_ = parse_caption(caption)
+        out.append(f"a {sc} {ss} is {table[rel]} a {oc} {os_}")
+    return out
+
+
+def turn_reference(images, captions):
+    return np.rot90(images, 1, axes=(2, 3)), _relabel(captions, _CCW)
+
+
+def turn_by_hand(images, captions):
+    """An independent correct answer: a transpose then an upside-down flip is a counter-clockwise turn."""
+    words = {"left of": "below", "below": "right of", "right of": "above", "above": "left of"}
+    pattern = re.compile("|".join(words))
+    return images.transpose(0, 1, 3, 2)[:, :, ::-1, :], [
+        pattern.sub(lambda m: words[m[0]], c) for c in captions
+    ]
+
+
+def turn_default_axes(images, captions):
+    return np.rot90(images), _relabel(captions, _CCW)
+
+
+def turn_clockwise_images(images, captions):
+    return np.rot90(images, -1, axes=(2, 3)), _relabel(captions, _CCW)
+
+
+def turn_clockwise_captions(images, captions):
+    return np.rot90(images, 1, axes=(2, 3)), _relabel(captions, _CW)
+
+
+def turn_transpose(images, captions):
+    return images.transpose(0, 1, 3, 2), _relabel(captions, _CCW)
+
+
+def turn_reshaped(images, captions):
+    return np.rot90(images, 1, axes=(2, 3)).reshape(images.shape), _relabel(captions, _CCW)
+
+
+def turn_images_only(images, captions):
+    return np.rot90(images, 1, axes=(2, 3)), list(captions)
+
+
+def turn_captions_only(images, captions):
+    return images, _relabel(captions, _CCW)
+
+
+def turn_diagonal_captions(images, captions):
+    table = {"left of": "above", "above": "left of", "right of": "below", "below": "right of"}
+    return np.rot90(images, 1, axes=(2, 3)), _relabel(captions, table)
+
+
+def turn_flip_captions(images, captions):
+    return np.rot90(images, 1, axes=(2, 3)), [swap_words(c) for c in captions]
+
+
+def turn_half_captions(images, captions):
+    table = {"left of": "right of", "right of": "left of", "above": "below", "below": "above"}
+    return np.rot90(images, 1, axes=(2, 3)), _relabel(captions, table)
+
+
+def turn_chained_replace(images, captions):
+    new = []
+    for c in captions:
+        for old, relation in _CCW.items():
+            c = c.replace(old, relation)
+        new.append(c)
+    return np.rot90(images, 1, axes=(2, 3)), new
+
+
+def turn_word_only(images, captions):
+    """'left' -> 'below', leaving the 'of' of 'left of' behind."""
+    words = {"left": "below", "below": "right", "right": "above", "above": "left"}
+    return np.rot90(images, 1, axes=(2, 3)), [" ".join(words.get(w, w) for w in c.split()) for c in captions]
+
+
+def turn_swapped_roles(images, captions):
+    """True captions, but subject and object exchanged (with the inverse relation)."""
+    from mmcourse.data import parse_caption
+
+    inverse = {"left of": "right of", "right of": "left of", "above": "below", "below": "above"}
+    out = []
+    for caption in captions:
+        sc, ss, rel, oc, os_ = parse_caption(caption)
+        out.append(f"a {oc} {os_} is {inverse[_CCW[rel]]} a {sc} {ss}")
+    return np.rot90(images, 1, axes=(2, 3)), out
+
+
+def turn_in_place(images, captions):
+    captions[:] = _relabel(captions, _CCW)
+    return np.rot90(images, 1, axes=(2, 3)), captions
+
+
+@pytest.mark.parametrize("answer", [turn_reference, turn_by_hand], ids=["rot90", "by hand"])
+def test_rot90_pair_accepts_correct_answers(answer, capsys):
+    assert check("rot90_pair", answer)
+    assert "✓ rot90_pair" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "answer, fragment",
+    [
+        (turn_default_axes, "np.rot90 turned the first two axes (n, C)"),
+        (turn_clockwise_images, "you turned the images CLOCKWISE"),
+        (turn_transpose, "MIRRORS the picture across its diagonal"),
+        (turn_reshaped, "a quarter turn of an H x W picture is W x H"),
+        (turn_captions_only, "the images are unchanged"),
+        (turn_images_only, "the captions are unchanged, but the images are turned"),
+        (turn_clockwise_captions, "after a quarter turn CLOCKWISE"),
+        (turn_diagonal_captions, "after a mirror across the DIAGONAL"),
+        (turn_flip_captions, "after a LEFT-RIGHT MIRROR"),
+        (turn_half_captions, "after a HALF turn"),
+        (turn_chained_replace, "a replacement ran on the result of an earlier one"),
+        (turn_word_only, "'left of' and 'right of' are two words"),
+        (turn_swapped_roles, "true, but it swaps subject and object"),
+        (turn_in_place, "changed the caption list it was given (in place)"),
+        (lambda images, captions: None, "did you forget `return"),
+    ],
+)
+def test_rot90_pair_rejects_mistakes(answer, fragment):
+    with pytest.raises(ExerciseFailed, match=re.escape(fragment)):
+        check("rot90_pair", answer)
+
+
+# --- naive_turn_wrong ---------------------------------------------------------------------
+
+
+def test_naive_turn_wrong_accepts_one_half(capsys):
+    assert check("naive_turn_wrong", 0.5) and check("naive_turn_wrong", 1 / 2)
+    assert "exactly the matches" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "answer, fragment",
+    [
+        (0.25, "counts only the matches with a side-by-side relation"),
+        (0.4, "about the FLIP's share"),
+        (0.75, "more than the matches alone"),
+        (1.0, "more than the matches alone"),
+        (0.0, "too small"),
+        (0.1, "too small"),
+        (50, "looks like a percentage"),
+        (0.3, "Go through the four kinds of pair"),
+        (-0.5, "must lie between 0 and 1"),
+        ("0.5", "expected a number"),
+        (True, "expected a number"),
+    ],
+)
+def test_naive_turn_wrong_rejects_mistakes(answer, fragment):
+    with pytest.raises(ExerciseFailed, match=re.escape(fragment)):
+        check("naive_turn_wrong", answer)
+
+
+def test_naive_turn_wrong_is_what_the_data_says():
+    """The checker's answer is measured: a caption-blind quarter turn makes exactly the matches wrong."""
+    from mmcourse.data import captions_true, make_shapes
+    from mmcourse.data.dataset import MultimodalData
+
+    data = make_shapes(600, seed=3)
+    centre, W = data.meta["centre"], data.images.shape[-1]
+    meta = dict(data.meta, centre=np.stack([centre[..., 1], W - 1 - centre[..., 0]], axis=-1))
+    turned = MultimodalData(np.rot90(data.images, 1, axes=(2, 3)), data.captions, data.labels, data.label_names, meta,
+                            dict(data.info))  # fmt: skip
+    blind = captions_true(turned)  # the ORIGINAL captions, judged on the turned scenes
+    assert np.mean(blind != data.labels.astype(bool)) == 0.5 and not blind.any()
+    synced = captions_true(turned, captions=turn_reference(data.images, data.captions)[1])
+    assert np.array_equal(synced, data.labels.astype(bool))
