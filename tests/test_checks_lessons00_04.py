@@ -103,3 +103,116 @@ LOGIC_GATE_MISTAKES = [
 @pytest.mark.parametrize("wrong, fragment", LOGIC_GATE_MISTAKES, ids=[f for _, f in LOGIC_GATE_MISTAKES])
 def test_logic_gates_mistakes_get_their_hint(wrong, fragment):
     assert fragment in _rejected("logic_gates", wrong)
+
+
+# --- lesson 02: cross_entropy and its gradient name the mistake instead of a catch-all ---------------
+
+
+def _clipped(P):
+    return np.clip(P, 1e-12, 1 - 1e-12)
+
+
+CROSS_ENTROPY_MISTAKES = [
+    (lambda Y, P: -np.log(P[Y == 1]).sum() / Y.shape[0], "you divided by k = 3"),
+    (
+        lambda Y, P: -np.sum(Y * np.log(_clipped(P)) + (1 - Y) * np.log(1 - _clipped(P))) / Y.shape[1],
+        "BINARY cross-entropy",
+    ),
+    (lambda Y, P: -np.mean(Y * np.log(_clipped(P)) + (1 - Y) * np.log(1 - _clipped(P))), "k·n = 15"),
+    (lambda Y, P: -np.log(P.max(axis=0)).mean(), "LARGEST probability"),
+    (lambda Y, P: -np.log(P.max(axis=0)).sum(), "LARGEST probability, and summed"),
+    (lambda Y, P: -np.sum(P * np.log(np.clip(Y, 1e-12, 1))) / Y.shape[1], "you swapped the arguments"),
+    (lambda Y, P: -np.log(P[Y == 1]).mean() + 0.1, "of −log of the probability P gives to the TRUE class"),
+]
+
+
+@pytest.mark.parametrize(
+    "wrong, fragment", CROSS_ENTROPY_MISTAKES, ids=[f for _, f in CROSS_ENTROPY_MISTAKES]
+)
+def test_cross_entropy_mistakes_are_named(wrong, fragment):
+    message = _rejected("cross_entropy", wrong)
+    assert fragment in message
+    if "swapped" not in fragment:
+        assert "argument" not in message  # the old catch-all blamed the argument order for everything
+
+
+def _row_softmax(Z):
+    E = np.exp(Z - Z.max(axis=1, keepdims=True))
+    return E / E.sum(axis=1, keepdims=True)
+
+
+@pytest.mark.parametrize(
+    "wrong, fragment",
+    [
+        (lambda Y, Z: (nn.softmax(Z) - Y) / Y.shape[0], "you divided by k = 3, the number of classes"),
+        (lambda Y, Z: (_row_softmax(Z) - Y) / Y.shape[1], "normalises over axis=1"),
+        (lambda Y, Z: (_row_softmax(Z) - Y) / Y.shape[0], "both axes are swapped"),
+    ],
+)
+def test_softmax_cross_entropy_grad_names_dividing_by_k_and_the_wrong_axis(wrong, fragment):
+    assert fragment in _rejected("softmax_cross_entropy_grad", wrong)
+
+
+# --- lesson 02: initial_loss, a prediction ----------------------------------------------------------
+
+
+def test_initial_loss_accepts_ln_k_in_any_form():
+    check("initial_loss", lambda k: np.log(k))
+    check("initial_loss", lambda k: -np.log(1 / k))
+    check("initial_loss", lambda k: np.array([np.log(k)]))
+
+
+INITIAL_LOSS_MISTAKES = [
+    (lambda k: 1 / k, "you returned 1/k"),
+    (lambda k: np.log(1 / k), "the sign is flipped"),
+    (lambda k: np.log10(k), "log base 10"),
+    (lambda k: np.log2(k), "log base 2"),
+    (lambda k: np.log(k) / k, "you divided by k"),
+    (lambda k: k * np.log(k), "summed −log(1/k) over all k classes"),
+    (lambda k: 1 - 1 / k, "error rate of a random guess"),
+    (lambda k: np.log(k - 1), "you used k − 1"),
+    (lambda k: 0.0, "loss of a perfect prediction"),
+    (lambda k: np.full(k, 1 / k), "ONE number"),
+    (lambda k: 2.0, "an untrained network starts near 1.099"),
+]
+
+
+@pytest.mark.parametrize("wrong, fragment", INITIAL_LOSS_MISTAKES, ids=[f for _, f in INITIAL_LOSS_MISTAKES])
+def test_initial_loss_mistakes_get_their_hint(wrong, fragment):
+    assert fragment in _rejected("initial_loss", wrong)
+
+
+# --- lesson 02: sigmoid_cross_entropy_grad, a derivation ------------------------------------------
+
+
+def test_sigmoid_cross_entropy_grad_accepts_the_derived_gradient():
+    check("sigmoid_cross_entropy_grad", lambda y, z: (nn.sigmoid(z) - y) / z.shape[1])
+    check(
+        "sigmoid_cross_entropy_grad", lambda y, z: (1 / (1 + np.exp(-z)) - y) / y.size
+    )  # warns, but is right
+    # the two-class softmax gradient, read off for class 1: the same thing
+    check("sigmoid_cross_entropy_grad", lambda y, z: (nn.softmax(np.vstack([z, 0 * z]))[:1] - y) / z.shape[1])
+
+
+def _s(z):
+    return nn.sigmoid(z)
+
+
+SIGMOID_GRAD_MISTAKES = [
+    (lambda y, z: _s(z) - y, "you forgot the 1/n"),
+    (lambda y, z: (y - _s(z)) / z.shape[1], "the sign is flipped"),
+    (lambda y, z: _s(z) * (1 - _s(z)) * (_s(z) - y) / z.shape[1], "σ'(z) = σ(z)(1 − σ(z)) once too often"),
+    (lambda y, z: (_s(z) - y) / (_s(z) * (1 - _s(z))) / z.shape[1], "that is ∂L/∂ŷ"),
+    (lambda y, z: (z - y) / z.shape[1], "the score z where the probability σ(z) belongs"),
+    (lambda y, z: (nn.softmax(z) - y) / z.shape[1], "a softmax over one class is always 1"),
+    (lambda y, z: -y / _s(z) / z.shape[1], "only the y log σ(z) term"),
+    (lambda y, z: (np.exp(z) / (1 + np.exp(z)) - y) / z.shape[1], "NaN or inf"),
+    (lambda y, z: ((_s(z) - y) / z.shape[1]).ravel(), "shape (1, 6)"),
+]
+
+
+@pytest.mark.parametrize(
+    "wrong, fragment", SIGMOID_GRAD_MISTAKES, ids=[f[:30] for _, f in SIGMOID_GRAD_MISTAKES]
+)
+def test_sigmoid_cross_entropy_grad_mistakes_get_their_hint(wrong, fragment):
+    assert fragment in _rejected("sigmoid_cross_entropy_grad", wrong)

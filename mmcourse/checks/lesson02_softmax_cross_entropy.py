@@ -1,4 +1,8 @@
-"""Checks for lesson 02 (softmax and cross-entropy): `softmax`, `cross_entropy`, `softmax_cross_entropy_grad`.
+"""Checks for lesson 02 (softmax and cross-entropy).
+
+`softmax`, `cross_entropy` and `softmax_cross_entropy_grad` follow the lesson; `initial_loss` (a
+prediction: the loss an untrained network starts at) and `sigmoid_cross_entropy_grad` (a derivation:
+the gradient of the two-class, one-neuron loss) ask for something the lesson does not print.
 
 Part I's convention: scores Z, probabilities P and one-hot targets Y are (k, n),
 k classes, one sample per column. The cases use k ≠ n, so a wrong axis shows, and
@@ -7,6 +11,7 @@ logits of ±1000, so a softmax without max-subtraction shows.
 
 import numpy as np
 
+from ..numpy_nn.activations import sigmoid as _sigmoid
 from ..numpy_nn.losses import cross_entropy as _cross_entropy
 from ..numpy_nn.losses import one_hot
 from ..numpy_nn.losses import softmax as _softmax
@@ -27,6 +32,12 @@ def _naive_softmax(Z, axis=0):
     with np.errstate(all="ignore"):
         E = np.exp(Z)
         return E / E.sum(axis=axis, keepdims=True)
+
+
+def _row_softmax(Z):
+    """Softmax over the wrong axis (each row sums to 1), computed stably."""
+    E = np.exp(Z - Z.max(axis=1, keepdims=True))
+    return E / E.sum(axis=1, keepdims=True)
 
 
 def _softmax_cases():
@@ -125,6 +136,43 @@ def _scalar(got, case, n):
     return float(array.reshape(()))
 
 
+def _ce_mistakes(Y, P, want):
+    """(the loss a common wrong formula gives, its hint) for targets Y and probabilities P."""
+    k, n = Y.shape
+    with np.errstate(all="ignore"):
+        clipped = np.clip(P, 1e-12, 1 - 1e-12)
+        binary = -np.sum(Y * np.log(clipped) + (1 - Y) * np.log(1 - clipped))
+        largest = -np.log(np.clip(P.max(axis=0), 1e-12, 1))
+        swapped = -np.sum(P * np.log(np.clip(Y, 1e-12, 1)))
+    binary_hint = (
+        "you added the (1 − y) log(1 − ŷ) terms of the BINARY cross-entropy. With k classes and a softmax, "
+        "L = −(1/n) Σ y log ŷ alone: the wrong classes are already penalised, because probability they take "
+        "is missing from the true class."
+    )
+    return [
+        (
+            want * n / k,
+            f"you divided by k = {k}, the number of classes; the loss is a mean over the n = {n} samples, "
+            "so divide by n = Y.shape[1].",
+        ),
+        (binary / n, binary_hint),
+        (binary / (k * n), binary_hint + f" (And np.mean divided by k·n = {k * n}; divide by n = {n}.)"),
+        (
+            largest.mean(),
+            "you took −log of each sample's LARGEST probability (P.max(axis=0)). The loss uses the "
+            "probability of the TRUE class, where Y is 1, whether it is the largest or not.",
+        ),
+        (
+            largest.sum(),
+            "you took −log of each sample's LARGEST probability, and summed; use the TRUE class's, and the mean.",
+        ),
+        (
+            swapped / n,
+            "you swapped the arguments: the order is (Y, P), targets first, and L = −(1/n) Σ Y log P.",
+        ),
+    ]
+
+
 @exercise(
     "cross_entropy",
     lesson=LESSON,
@@ -158,8 +206,12 @@ def check_cross_entropy(answer):
             )
         if np.isclose(got, want / np.log(10), rtol=1e-6) or np.isclose(got, want / np.log(2), rtol=1e-6):
             fail(f"on {case} you used log base 10 or 2; cross-entropy uses the natural log, np.log.")
+        for wrong, hint in _ce_mistakes(Y, P, want):
+            if np.isclose(got, wrong, rtol=1e-6):
+                fail(f"on {case} {hint}")
         fail(
-            f"on {case} expected L = {want:.6g}, got {got:.6g}. The argument order is (Y, P): targets first."
+            f"on {case} expected L = {want:.6g}, got {got:.6g}. L is the mean, over the n = {n} samples "
+            "(columns), of −log of the probability P gives to the TRUE class of that sample."
         )
     return f"correct on {len(_ce_cases())} cases, including ŷ = 0 in wrong classes."
 
@@ -212,9 +264,187 @@ def check_softmax_cross_entropy_grad(answer):
                 "you used the scores Z where the probabilities ŷ = softmax(Z) belong: dZ = (ŷ − y) / n.",
             ),
             (P / n, "you left out y: dZ = (ŷ − y) / n."),
+            (
+                (P - Y) / k,
+                f"you divided by k = {k}, the number of classes; the loss is a mean over the n = {n} samples, "
+                "so divide by n = Y.shape[1].",
+            ),
+            (
+                (_row_softmax(Z) - Y) / n,
+                "your softmax normalises over axis=1, across the samples; each column is one sample, so its "
+                "probabilities must sum to 1 over axis=0 (the classes).",
+            ),
+            (
+                (_row_softmax(Z) - Y) / k,
+                "your softmax normalises over axis=1, across the samples, and you divided by k: both axes are "
+                "swapped. Normalise each column (axis=0) and divide by the number of samples n = Y.shape[1].",
+            ),
         ]
         for wrong, hint in mistakes:
             if _close(got, wrong):
                 fail(f"on {case} {hint}")
         fail(f"on {case} expected dZ starting {_show(want)}, got {_show(got)}.")
     return f"correct on {len(_grad_cases())} cases, including logits of ±1000."
+
+
+# --- initial_loss: a prediction ---------------------------------------------------------------------
+
+
+def _number(got, case):
+    if got is None:
+        fail(f"your function returned None for {case} — did you forget `return`?")
+    try:
+        array = np.asarray(got.detach().cpu().numpy() if hasattr(got, "detach") else got, dtype=np.float64)
+    except (TypeError, ValueError):
+        fail(f"your function returned {type(got).__name__} for {case}; expected one number.")
+    if array.size != 1:
+        fail(f"for {case} you returned an array of shape {array.shape}; the loss is ONE number.")
+    return float(array.reshape(()))
+
+
+@exercise(
+    "initial_loss",
+    lesson=LESSON,
+    description="predict the loss of an untrained k-class network (all scores equal): ln k",
+)
+def check_initial_loss(answer):
+    """The cross-entropy when softmax spreads its bets evenly over k classes."""
+    expect_callable(answer, "a function initial_loss(k) returning one number")
+    for k in (3, 10, 2, 1000):  # k = 3 first: there, unlike at k = 2, no two mistakes give the same number
+        case = f"k = {k} classes"
+        got = _number(call_learner(answer, case, k), case)
+        want = np.log(k)
+        if np.isclose(got, want, rtol=1e-6):
+            continue
+        mistakes = [
+            (
+                1 / k,
+                "you returned 1/k, the probability every class gets when all scores are equal. The loss is "
+                "−log of the probability of the true class.",
+            ),
+            (-want, "the sign is flipped: log(1/k) is negative, and a loss is −log ŷ ≥ 0."),
+            (
+                np.log10(k),
+                "you used log base 10; the cross-entropy of the lesson, and of PyTorch, uses the natural log (nats).",
+            ),
+            (
+                np.log2(k),
+                "you used log base 2 (bits); the lesson's cross-entropy uses the natural log (nats).",
+            ),
+            (
+                want / k,
+                "you divided by k. The mean is over the samples, not the classes, and every sample has the "
+                "same loss here: only the true class's term −y log ŷ survives.",
+            ),
+            (
+                k * want,
+                "you summed −log(1/k) over all k classes. Y is one-hot: only the TRUE class's term survives.",
+            ),
+            (
+                1 - 1 / k,
+                "you returned 1 − 1/k, the error rate of a random guess. The question asks for the "
+                "cross-entropy: −log of the probability the true class gets.",
+            ),
+            (
+                np.log(k - 1) if k > 1 else np.nan,
+                "you used k − 1: the softmax denominator sums the exponentials of ALL k scores, the true "
+                "class's own included, so every class gets e^0 / (k · e^0) = 1/k.",
+            ),
+            (
+                0.0,
+                "0 is the loss of a perfect prediction. An untrained network has no idea which class is "
+                "right: with all k scores equal, what probability does softmax give the true class?",
+            ),
+        ]
+        for wrong, hint in mistakes:
+            if np.isclose(got, wrong, rtol=1e-6):
+                fail(f"for {case}: {hint}")
+        fail(
+            f"for {case} you predicted {got:.4g}, but an untrained network starts near {want:.4g}. With all k "
+            "scores equal, what does softmax give each class, and what is −log of that?"
+        )
+    return (
+        "right for k = 3, 10, 2 and 1000: an untrained 10-class network starts near ln 10 ≈ 2.303. "
+        "A first loss far from ln k means a bug in the loss or in the initialisation."
+    )
+
+
+# --- sigmoid_cross_entropy_grad: the two-class gradient, derived -------------------------------------
+
+
+def _bce_grad_cases():
+    rng = np.random.default_rng(11)
+    return [
+        (
+            "n = 6 random scores",
+            rng.integers(0, 2, size=(1, 6)).astype(float),
+            rng.normal(scale=2, size=(1, 6)),
+        ),
+        (
+            "scores of ±1000 (n = 4)",
+            np.array([[1.0, 0.0, 1.0, 0.0]]),
+            np.array([[1000.0, 1000.0, -1000.0, -30.0]]),
+        ),
+        ("all labels 1, n = 3", np.ones((1, 3)), rng.normal(size=(1, 3))),
+        ("a single sample with label 0", np.zeros((1, 1)), np.array([[0.7]])),
+    ]
+
+
+@exercise(
+    "sigmoid_cross_entropy_grad",
+    lesson=LESSON,
+    description="dL/dz of the binary cross-entropy of σ(z), for one output neuron: (σ(z) − y) / n",
+)
+def check_sigmoid_cross_entropy_grad(answer):
+    """The gradient of L = −(1/n) Σ [y log σ(z) + (1 − y) log(1 − σ(z))] with respect to z."""
+    expect_callable(answer, "a function sigmoid_cross_entropy_grad(y, z) returning dL/dz of shape (1, n)")
+    for case, y, z in _bce_grad_cases():
+        n = z.shape[1]
+        got = expect_array_result(call_learner(answer, case, y, z), (1, n), case)
+        s = _sigmoid(z)
+        want = (s - y) / n
+        if _close(got, want):
+            continue
+        if np.isnan(got).any() or np.isinf(got).any():
+            fail(
+                f"on {case} you returned NaN or inf: your sigmoid overflows (e^z / (1 + e^z) is inf / inf at "
+                "z = 1000), or you divided by σ(z)(1 − σ(z)), which is 0 there. Simplify on paper first: "
+                "every division cancels."
+            )
+        with np.errstate(all="ignore"):
+            mistakes = [
+                (s - y, f"you forgot the 1/n: the loss is a mean over n = {n} samples, so divide by n."),
+                (
+                    (y - s) / n,
+                    "the sign is flipped: raising z raises σ(z), which lowers the loss when y = 1.",
+                ),
+                (
+                    s * (1 - s) * (s - y) / n,
+                    "you multiplied by σ'(z) = σ(z)(1 − σ(z)) once too often. Differentiate the log terms: "
+                    "−y/σ and (1 − y)/(1 − σ), times σ' = σ(1 − σ) — the σ(1 − σ) cancels.",
+                ),
+                (
+                    (s - y) / (s * (1 - s)) / n,
+                    "that is ∂L/∂ŷ, the derivative with respect to the probability ŷ = σ(z). The exercise "
+                    "asks for ∂L/∂z: multiply by dŷ/dz = σ(z)(1 − σ(z)).",
+                ),
+                ((z - y) / n, "you used the score z where the probability σ(z) belongs."),
+                (
+                    (1 - y) / n,
+                    "you applied softmax to the single score of each sample: a softmax over one class is "
+                    "always 1. One output neuron uses the sigmoid, σ(z) = softmax((z, 0))₁.",
+                ),
+                (
+                    -y / s / n,
+                    "you differentiated only the y log σ(z) term, and only with respect to σ. Both terms "
+                    "count, and the derivative is with respect to z.",
+                ),
+            ]
+        for wrong, hint in mistakes:
+            if _close(got, wrong):
+                fail(f"on {case} {hint}")
+        fail(f"on {case} expected dL/dz starting {_show(want)}, got {_show(got)}.")
+    return (
+        f"correct on {len(_bce_grad_cases())} cases, including scores of ±1000: (σ(z) − y) / n, the "
+        "softmax's ŷ − y for two classes."
+    )
