@@ -7,6 +7,7 @@ mmcourse exercises refresh      re-execute solutions/ in place, storing their ou
 mmcourse exercises list         every exercise id with its lesson
 mmcourse train                  train a fusion model on a course task (see mmcourse train --help)
 mmcourse predict                run a trained model on one PNG and one caption (see mmcourse predict --help)
+mmcourse caption                describe one PNG in a requested role with lesson 12's captioner
 """
 
 from __future__ import annotations
@@ -68,6 +69,12 @@ def _predict(args) -> int:
     return run(args)
 
 
+def _caption(args) -> int:
+    from .caption_cli import run
+
+    return run(args)
+
+
 def _doctor(args) -> int:
     from .env import doctor
 
@@ -105,6 +112,17 @@ def make_parser() -> argparse.ArgumentParser:
     )
     add_predict_arguments(predict)
     predict.set_defaults(run=_predict)
+
+    from .caption_cli import add_arguments as add_caption_arguments  # argparse only: torch loads on use
+
+    caption = commands.add_parser(
+        "caption",
+        help="describe one PNG scene in a requested role (lesson 12's captioner)",
+        description="Describe one PNG scene in a requested role with a model from `mmcourse train --task captions`; "
+        "print the caption (or --sample N captions, one per line).",
+    )
+    add_caption_arguments(caption)
+    caption.set_defaults(run=_caption)
 
     ex = commands.add_parser("exercises", help="generate and check the exercise notebooks")
     ex_commands = ex.add_subparsers(dest="action", required=True, metavar="ACTION")

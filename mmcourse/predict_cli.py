@@ -42,7 +42,7 @@ def run(args) -> int:
     except PredictError as error:
         print(f"mmcourse predict: error: {error}", file=sys.stderr)
         return 2
-    if result["task"] == "shapes":
+    if result["task"] in ("shapes", "shapes-contrastive"):
         print(f"match probability: {result['probabilities']['match']:.4f}")
     else:
         print(f"predicted class: {result['prediction']} (probability {result['probability']:.4f})")

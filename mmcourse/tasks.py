@@ -5,6 +5,7 @@
     model, metrics = train_model(config)             # build, train, test (and save, with out=...)
     model, metrics = train_model("digits-arithmetic", "early", epochs=5)   # a preset, changed
     model, metrics = train_model("shapes-contrastive")   # lesson 11's dual encoder: retrieval figures
+    model, metrics = train_model("captions")             # lesson 12's role captioner: per-role figures
 
 `TASKS` holds the facts of each task; the presets are `TrainConfig`s (mmcourse.config),
 one per task for lesson 07's models and one for lesson 08's matcher on shapes, made by
@@ -21,7 +22,7 @@ from pathlib import Path
 from .config import TrainConfig
 
 __all__ = [
-    "Task", "TASKS", "expect_task", "SHAPES", "DIGITS_ARITHMETIC", "DIGITS_CAPTIONS", "MATCHER", "CONTRASTIVE", "PRESETS",
+    "Task", "TASKS", "expect_task", "SHAPES", "DIGITS_ARITHMETIC", "DIGITS_CAPTIONS", "MATCHER", "CONTRASTIVE", "CAPTIONS", "PRESETS",
     "MODEL_PRESETS", "config_for", "load_task", "training_transform", "resolve_config", "train_model",
 ]  # fmt: skip
 
@@ -33,8 +34,9 @@ class Task:
     question: what a model must answer; image_size: H = W of its images, in pixels
     (resizable: whether load_task can draw them at another size); default_model: what
     `mmcourse train --task NAME` trains; n_val, n_test: the validation and test pairs;
-    objective: "classification" (a label per pair, cross-entropy) or "contrastive" (true
-    pairs only, InfoNCE, judged by retrieval). The vocabulary is always built from the
+    objective: "classification" (a label per pair, cross-entropy), "contrastive" (true
+    pairs only, InfoNCE, judged by retrieval) or "captioning" (a caption generated in a
+    requested role, judged by its style and its truth). The vocabulary is always built from the
     training captions only.
     """
 
@@ -59,6 +61,8 @@ TASKS: dict[str, Task] = {
              "(10 classes)", 8, False, "early"),
         Task("shapes-contrastive", "which caption goes with which scene? (retrieval; true pairs of the full "
              "palette, 6 colours x 4 shapes)", 16, True, "clip", objective="contrastive"),
+        Task("captions", "describe the scene in the requested role (generation; narrator, poet, child, painter)",
+             16, True, "captioner", n_val=200, n_test=400, objective="captioning"),
     )
 }  # fmt: skip
 
@@ -91,8 +95,25 @@ CONTRASTIVE = TrainConfig(
 """Lesson 11's dual encoder, CLIP-style: in-batch negatives (false ones masked), a learned temperature.
 negatives=0.5 adds NegCLIP's word-order twins as hard negatives for half the images of each batch."""
 
+CAPTIONS = TrainConfig(
+    task="captions",
+    model="captioner",
+    n_train=8000,
+    image_size=16,
+    epochs=12,
+    lr=3e-3,
+    batch_size=64,
+    optimizer="adamw",
+    weight_decay=0.01,
+    schedule="cosine",
+    warmup=0.1,
+)
+"""Lesson 12's role captioner: AdamW, a warm-up and a cosine decay, teacher forcing on 8000 scenes for 12 epochs
+(1500 steps) -- every role's captions true of their scenes on held-out scenes (benchmarks/bench_vlm.py)."""
+
 PRESETS: dict[str, TrainConfig] = {"shapes": SHAPES, "digits-arithmetic": DIGITS_ARITHMETIC,
-                                   "digits-captions": DIGITS_CAPTIONS, "shapes-contrastive": CONTRASTIVE}  # fmt: skip
+                                   "digits-captions": DIGITS_CAPTIONS, "shapes-contrastive": CONTRASTIVE,
+                                   "captions": CAPTIONS}  # fmt: skip
 """The settings of each task for lesson 07's models (config_for swaps in the model's name)."""
 DIGITS_TRANSFORMER = {"image_size": 8, "patch": 2}  # 8 x 8 digits: 16 patches of 2 x 2 pixels
 
@@ -113,12 +134,22 @@ def expect_task(name) -> str:
     return name
 
 
-def config_for(task: str, model: str | None = None) -> TrainConfig:
-    """The preset TrainConfig of `model` (default: the task's default model) on `task`."""
+def _expect_model_for(task: str, model: str) -> str:
+    """`model` if it can be trained on `task`: the captioner for "captions", a zoo model for the others."""
     from .models.zoo import expect_model_name  # here, so that importing the task table needs no torch
 
+    if TASKS[task].objective == "captioning" or model == "captioner":
+        if model != "captioner" or TASKS[task].objective != "captioning":
+            raise ValueError(f"the task 'captions' trains the model 'captioner' (lesson 12), and only it; got "
+                             f"task {task!r} with model {model!r}.")  # fmt: skip
+        return model
+    return expect_model_name(model)
+
+
+def config_for(task: str, model: str | None = None) -> TrainConfig:
+    """The preset TrainConfig of `model` (default: the task's default model) on `task`."""
     task = expect_task(task)
-    model = expect_model_name(model or TASKS[task].default_model)
+    model = _expect_model_for(task, model or TASKS[task].default_model)
     return MODEL_PRESETS.get((task, model)) or replace(PRESETS[task], model=model)
 
 
@@ -136,6 +167,8 @@ def load_task(task: str, n_train: int | None = None, seed: int = 0, image_size: 
     import numpy as np
 
     from .data import make_digit_arithmetic, make_digit_captions, make_shapes, scene_captions, split
+    from .data.roles import ROLES, make_role_captions
+    from .models.captioner import caption_vocab
     from .text import Vocab
 
     facts = TASKS[expect_task(task)]
@@ -153,6 +186,14 @@ def load_task(task: str, n_train: int | None = None, seed: int = 0, image_size: 
         pairs = scene_captions(n_train + facts.n_val + facts.n_test, seed=seed, image_size=size)
         cuts = np.cumsum([0, n_train, facts.n_val, facts.n_test])
         train, val, test = (pairs.subset(np.arange(a, b)) for a, b in zip(cuts[:-1], cuts[1:]))
+    elif task == "captions":  # iid scenes and roles: consecutive blocks are random splits
+        scenes = make_role_captions(n_train + facts.n_val + facts.n_test, seed=seed, image_size=size)
+        cuts = np.cumsum([0, n_train, facts.n_val, facts.n_test])
+        train, val, test = (scenes.subset(np.arange(a, b)) for a, b in zip(cuts[:-1], cuts[1:]))
+        vocab = caption_vocab(train.captions)
+        config = {"vocab_size": len(vocab), "n_roles": len(ROLES), "in_channels": 3, "image_size": size}
+        return {"task": task, "seed": seed, "image_size": size, "train": train, "val": val, "test": test,
+                "vocab": vocab, "model_config": config}  # fmt: skip
     else:
         make = make_digit_arithmetic if task == "digits-arithmetic" else make_digit_captions
         train = make(n_train, split="train", seed=seed)
@@ -193,11 +234,10 @@ def resolve_config(task="shapes", model=None, config=None, data=None, **override
     if unknown:
         raise ValueError(f"unknown option(s) {unknown} for train_model; valid: {', '.join(sorted(names))} "
                          "(settings of the model itself go in model_settings={...}).")  # fmt: skip
-    from .models.zoo import expect_model_name
 
     config = replace(config, **{key: value for key, value in overrides.items() if value is not None})
     expect_task(config.task)
-    expect_model_name(config.model)
+    _expect_model_for(config.task, config.model)
     if config.negatives and config.task not in ("shapes", "shapes-contrastive"):
         raise ValueError(
             f"negatives (changed colour or shape words) are for the shapes task only, not {config.task!r}: only "
@@ -205,6 +245,8 @@ def resolve_config(task="shapes", model=None, config=None, data=None, **override
         )
     if TASKS[config.task].objective == "contrastive":
         _expect_contrastive_config(config)
+    elif TASKS[config.task].objective == "captioning":
+        _expect_captioning_config(config)
     elif _is_dual_encoder(config.model) and config.task != "shapes":
         raise ValueError(f"model {config.model!r} is a dual encoder: one score per pair (how well the caption fits "
                          f"the image), enough for shapes' match / mismatch but not the 10 classes of {config.task!r}; "
@@ -284,6 +326,62 @@ def _train_contrastive(config: TrainConfig, data: dict, device, out, progress: b
     return net, metrics
 
 
+CAPTIONING_UNSUPPORTED = {**CONTRASTIVE_UNSUPPORTED, "clip_grad": None, "negatives": 0.0, "restore_best": False,
+                          "optimizer": "adamw", "schedule": "cosine"}  # fmt: skip
+
+
+def _expect_captioning_config(config: TrainConfig) -> None:
+    """ValueError for an option the captioner's loop (mmcourse.vlm.fit_captioner) does not have."""
+    for name, default in CAPTIONING_UNSUPPORTED.items():
+        if getattr(config, name) != default:
+            raise ValueError(f"{name}={getattr(config, name)!r} is not available for the task 'captions' (its loop is "
+                             f"mmcourse.vlm.fit_captioner); leave it at {default!r}.")  # fmt: skip
+
+
+def _train_captioner(config: TrainConfig, data: dict, device, out, progress: bool, start: float):
+    """train_model for "captions": fit_captioner, then greedy captions of the test scenes, judged per role."""
+    import numpy as np
+    import torch
+
+    from .checkpoint import build_by_name, save_checkpoint
+    from .data.roles import ROLES
+    from .models.captioner import greedy_decode
+    from .vlm import caption_report, fit_captioner, role_confusion
+
+    torch.manual_seed(config.seed)
+    net = build_by_name(config.model, **{**data["model_config"], **config.model_settings}).to(device)
+    history = fit_captioner(net, data["train"], data["vocab"], epochs=config.epochs, lr=config.lr,
+                            batch_size=config.batch_size, seed=config.seed, weight_decay=config.weight_decay,
+                            warmup=config.warmup, device=device, progress=progress)  # fmt: skip
+    test = data["test"]
+    texts = greedy_decode(net, data["vocab"], torch.as_tensor(test.images), torch.as_tensor(test.labels))
+    report = caption_report(texts, test)
+    figures = {f"test_{name}": value for name, value in report["all"].items() if name != "n"}
+    for role in ROLES:
+        figures.update(
+            {f"test_{role}_{name}": value for name, value in report.get(role, {}).items() if name != "n"}
+        )
+    metrics = {
+        **config.to_dict(),
+        **figures,
+        "test_role_confusion": np.asarray(role_confusion(texts, test.labels)).tolist(),
+        "test_examples": [{"role": ROLES[int(r)], "caption": t} for r, t in zip(test.labels[:8], texts[:8])],
+        "train_loss": history["train_loss"][-1],
+        "seconds": round(time.perf_counter() - start, 2),
+        "device": device.type,
+        "history": history,
+    }
+    if out is not None:
+        extra = {"vocab": data["vocab"], "task": config.task, "seed": config.seed, "image_size": config.image_size,
+                 "roles": list(ROLES)}  # fmt: skip
+        numbers = {
+            k: v for k, v in metrics.items() if isinstance(v, (int, float)) and not isinstance(v, bool)
+        }
+        save_checkpoint(Path(out) / "model.pt", net, metrics=numbers, **extra)
+        (Path(out) / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
+    return net, metrics
+
+
 def train_model(task="shapes", model=None, *, config=None, device="auto", out=None, data=None, resume=None,
                 progress=True, train_transform=None, fit_options=None, **overrides):  # fmt: skip
     """Build a model, train it on a task, test it; returns (the trained model, metrics).
@@ -329,6 +427,10 @@ def train_model(task="shapes", model=None, *, config=None, device="auto", out=No
                 f"resume and train_transform are not available for the contrastive task {config.task!r}."
             )
         return _train_contrastive(config, data, device, out, progress, start)
+    if TASKS[config.task].objective == "captioning":
+        if resume is not None or train_transform is not None:
+            raise ValueError("resume and train_transform are not available for the task 'captions'.")
+        return _train_captioner(config, data, device, out, progress, start)
     transform = training_transform(config, data["vocab"], then=train_transform)
     tensors = {part: to_tensors(data[part], data["vocab"], device) for part in ("train", "val", "test")}
     train = TensorBatches(*tensors["train"], batch_size=config.batch_size, shuffle=True, seed=config.seed)

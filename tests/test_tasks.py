@@ -17,10 +17,15 @@ pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 def test_presets_are_configs_made_by_replace():
     assert (
-        set(TASKS) == set(PRESETS) == {"shapes", "digits-arithmetic", "digits-captions", "shapes-contrastive"}
+        set(TASKS)
+        == set(PRESETS)
+        == {"shapes", "digits-arithmetic", "digits-captions", "shapes-contrastive", "captions"}
     )
-    assert config_for("shapes-contrastive").model == "clip"
-    assert [task.objective for task in TASKS.values()] == ["classification"] * 3 + ["contrastive"]
+    assert config_for("shapes-contrastive").model == "clip" and config_for("captions").model == "captioner"
+    assert [task.objective for task in TASKS.values()] == ["classification"] * 3 + [
+        "contrastive",
+        "captioning",
+    ]
     matcher = config_for("shapes")
     assert matcher is MODEL_PRESETS["shapes", "matcher"] and matcher.model == "matcher"
     assert (matcher.n_train, matcher.epochs, matcher.batch_size, matcher.negatives) == (12000, 10, 128, 0.5)
@@ -186,7 +191,12 @@ def test_every_preset_builds_its_model_on_its_task():
     facts = {"shapes": {"n_classes": 2, "in_channels": 3}, "digits-arithmetic": {"n_classes": 10, "in_channels": 1},
              "digits-captions": {"n_classes": 10, "in_channels": 1},
              "shapes-contrastive": {"n_classes": 2, "in_channels": 3}}  # fmt: skip
-    assert set(facts) == set(TASKS)
+    assert set(facts) == set(TASKS) - {"captions"}  # the captioner is no pair classifier: tested on its own
+    for name in model_names():
+        with pytest.raises(ValueError, match="captioner"):
+            resolve_config("captions", name)
+    with pytest.raises(ValueError, match="captioner"):
+        resolve_config("shapes", "captioner")
     for task, shape in facts.items():
         size = TASKS[task].image_size
         for name in model_names():

@@ -57,6 +57,18 @@ from .pairs import (
     swapped_caption,
 )
 
+# lesson 12: one scene, said in a requested role
+from .roles import (
+    KNOWLEDGE_ROLES,
+    PIGMENTS,
+    ROLES,
+    expect_role,
+    make_role_captions,
+    parse_role_caption,
+    role_caption,
+    role_words,
+)
+
 # isort: on
 
 __all__ = [
@@ -75,4 +87,7 @@ __all__ = [
     # lesson 11
     "FULL_PALETTE", "scene_captions", "caption_meaning", "caption_meanings", "swapped_caption", "reversed_caption",
     "order_twins",
+    # lesson 12
+    "ROLES", "PIGMENTS", "KNOWLEDGE_ROLES", "expect_role", "role_caption", "parse_role_caption", "role_words",
+    "make_role_captions",
 ]  # fmt: skip

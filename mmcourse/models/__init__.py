@@ -3,8 +3,8 @@
     from mmcourse.models import build_model, ImageEncoder, EarlyFusion
 
 Where each name lives: `encoders` (lessons 04-05), `layers`, `fusion` and `classifier`
-(lesson 07), `matching` (lesson 08), `transformer` (lesson 10), `contrastive` (lesson 11), `zoo` (every model by
-name). Nothing here imports in a circle: layers <- fusion <- classifier <- matching, transformer, contrastive <- zoo.
+(lesson 07), `matching` (lesson 08), `transformer` (lesson 10), `contrastive` (lesson 11), `captioner` (lesson 12),
+`zoo` (every model by name). Nothing here imports in a circle: layers <- fusion <- classifier <- matching, transformer, contrastive <- zoo.
 """
 
 # isort: off
@@ -52,6 +52,24 @@ from .contrastive import (
     similarity_matrix,
 )
 
+# lesson 12: a role captioner (not a pair classifier, so not in the zoo)
+from .captioner import (
+    BOS,
+    BOS_ID,
+    CAPTIONER_DEFAULTS,
+    EOS,
+    EOS_ID,
+    RoleCaptioner,
+    beam_search,
+    build_captioner,
+    caption_vocab,
+    greedy_decode,
+    prefix_lm_mask,
+    decode_ids,
+    sample_captions,
+    teacher_forcing,
+)
+
 # every model by name
 from .zoo import (
     MODELS,
@@ -80,6 +98,9 @@ __all__ = [
     # lesson 11
     "info_nce", "DotProductFusion", "CLIP_DEFAULTS", "build_dual_encoder", "embed_images", "embed_texts",
     "similarity_matrix",
+    # lesson 12
+    "BOS", "EOS", "BOS_ID", "EOS_ID", "caption_vocab", "teacher_forcing", "decode_ids", "prefix_lm_mask", "RoleCaptioner", "CAPTIONER_DEFAULTS", "build_captioner",
+    "greedy_decode", "sample_captions", "beam_search",
     # the zoo
     "ModelEntry", "REGISTRY", "MODELS", "build_model", "build_fusion_classifier", "model_names", "expect_model_name",
 ]  # fmt: skip
