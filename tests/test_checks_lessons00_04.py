@@ -216,3 +216,125 @@ SIGMOID_GRAD_MISTAKES = [
 )
 def test_sigmoid_cross_entropy_grad_mistakes_get_their_hint(wrong, fragment):
     assert fragment in _rejected("sigmoid_cross_entropy_grad", wrong)
+
+
+# --- lesson 03: the quirks, and tanh_two_layer_backward ---------------------------------------------
+
+
+def _restore_by_arithmetic(f, X, eps=1e-5):
+    grad = np.zeros_like(X)
+    for j in np.ndindex(X.shape):
+        X[j] += eps
+        plus = f(X)
+        X[j] -= 2 * eps
+        minus = f(X)
+        X[j] += eps  # back where it was, up to rounding
+        grad[j] = (plus - minus) / (2 * eps)
+    return grad
+
+
+def test_restoring_x_by_arithmetic_is_explained_as_rounding():
+    message = _rejected("numerical_gradient", _restore_by_arithmetic)
+    assert "rounding error" in message and "original = X[i]" in message
+
+
+def _with(grads_of, name, factor):
+    def backward(params, cache, Y):
+        grads = grads_of(params, cache, Y)
+        return {**grads, name: grads[name] * factor}
+
+    return backward
+
+
+@pytest.mark.parametrize(
+    "name, fragment",
+    [
+        ("b2", "db2 sums dZ2 over the samples"),
+        ("b1", "db1 sums dZ1"),
+        ("W2", "dW2 = dZ2 Hᵀ needs no further / n"),
+    ],
+)
+def test_a_gradient_divided_by_n_a_second_time_is_named(name, fragment):
+    n = 7  # the first case's number of samples
+    message = _rejected("two_layer_backward", _with(nn.two_layer_backward, name, 1 / n))
+    assert f"grads[{name!r}] is n = 7 times too small" in message and fragment in message
+
+
+def test_one_wrong_gradient_is_named_in_the_singular():
+    message = _rejected("two_layer_backward", _with(nn.two_layer_backward, "b1", 2.0))
+    assert "but b1 is wrong" in message
+    message = _rejected("two_layer_backward", _with(nn.two_layer_backward, "W1", 2.0))
+    assert "but W1 is wrong" in message
+
+
+def _tanh_backward(derivative="1 - H²", transpose_w1=False, sign=1.0, db1_mean=False):
+    def tanh_two_layer_backward(params, cache, Y):
+        X, Z1, H, P = cache["X"], cache["Z1"], cache["H"], cache["P"]
+        n = X.shape[1]
+        dZ2 = sign * (P - Y) / n
+        local = {
+            "1 - H²": 1 - H**2,
+            "sech²(Z1)": 1 / np.cosh(Z1) ** 2,
+            "H(1 - H)": H * (1 - H),
+            "1 - Z1²": 1 - Z1**2,
+            "1 - H": 1 - H,
+            "none": 1.0,
+            "(1 - H²) / 2": (1 - H**2) / 2,
+            "(1 - H²) / 4": (1 - H**2) / 4,
+            "1 - tanh(H)²": 1 - np.tanh(H) ** 2,
+        }[derivative]
+        dZ1 = (params["W2"].T @ dZ2) * local
+        return {
+            "W1": X @ dZ1.T if transpose_w1 else dZ1 @ X.T,
+            "b1": dZ1.mean(axis=1, keepdims=True) if db1_mean else dZ1.sum(axis=1, keepdims=True),
+            "W2": dZ2 @ H.T,
+            "b2": dZ2.sum(axis=1, keepdims=True),
+        }
+
+    return tanh_two_layer_backward
+
+
+@pytest.mark.parametrize("derivative", ["1 - H²", "sech²(Z1)"])
+def test_tanh_backward_passes_in_any_correct_form(derivative):
+    check("tanh_two_layer_backward", _tanh_backward(derivative))
+
+
+TANH_MISTAKES = [
+    (_tanh_backward("H(1 - H)"), "the SIGMOID's derivative"),
+    (nn.two_layer_backward, "the SIGMOID's derivative"),  # the lesson's backward pass, unchanged
+    (_tanh_backward("1 - Z1²"), "in terms of Z1 where it is in terms of tanh(Z1)"),
+    (_tanh_backward("1 - H"), "1 − H is not tanh's derivative"),
+    (_tanh_backward("none"), "you left out the derivative of the tanh layer"),
+    (_tanh_backward("(1 - H²) / 2"), "half the right one"),
+    (_tanh_backward("(1 - H²) / 4"), "a quarter of the right one"),
+    (_tanh_backward("1 - tanh(H)²"), "you applied tanh to H again"),
+    (_tanh_backward(transpose_w1=True), "dZ1 @ X.T, not X @ dZ1.T"),
+    (_tanh_backward(sign=-1.0), "every gradient has the wrong sign"),
+    (_tanh_backward(db1_mean=True), "grads['b1'] is n = 7 times too small"),
+    (lambda params, cache, Y: {"W1": 0, "b1": 0, "W2": 0}, "no 'b2'"),
+]
+
+
+@pytest.mark.parametrize("wrong, fragment", TANH_MISTAKES, ids=[f[:30] for _, f in TANH_MISTAKES])
+def test_tanh_backward_mistakes_get_their_hint(wrong, fragment):
+    assert fragment in _rejected("tanh_two_layer_backward", wrong)
+
+
+def test_tanh_hints_name_the_mistake_without_giving_the_derivative():
+    for wrong, _ in TANH_MISTAKES[:8]:
+        message = _rejected("tanh_two_layer_backward", wrong)
+        assert "1 − H²" not in message and "1 - H**2" not in message, message
+
+
+def test_the_tanh_formula_the_hints_rely_on_agrees_with_the_numerical_referee():
+    from mmcourse.checks.lesson03_backpropagation import (
+        _backward_cases,
+        _tanh_analytic,
+        _tanh_reference,
+        tanh_two_layer_forward,
+    )
+
+    for _, params, X, Y in _backward_cases():
+        _, cache = tanh_two_layer_forward(params, X)
+        analytic, numeric = _tanh_analytic(params, cache, Y), _tanh_reference(params, X, Y)
+        assert all(nn.relative_error(analytic[m], numeric[m]) < 1e-7 for m in analytic)
