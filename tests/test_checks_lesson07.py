@@ -220,3 +220,160 @@ def test_unfilled_stub_says_not_started():
 
     with pytest.raises(ExerciseFailed, match="not written yet"):
         check("gated_fusion", stub)
+
+
+# --- tensor_fusion ---------------------------------------------------------------------------
+
+
+def _append(v, value=1.0, first=False):
+    ones = torch.full((v.shape[0], 1), value)
+    return torch.cat([ones, v] if first else [v, ones], dim=1)
+
+
+def tensor_fusion(image_features, text_features):
+    x, y = _append(image_features), _append(text_features)
+    return torch.einsum("bi,bj->bij", x, y).flatten(1)
+
+
+def tensor_fusion_broadcast(image_features, text_features):
+    """An independent correct answer: broadcasting instead of einsum."""
+    x, y = _append(image_features), _append(text_features)
+    return (x[:, :, None] * y[:, None, :]).reshape(len(x), -1)
+
+
+def tensor_no_ones(image_features, text_features):
+    return torch.einsum("bi,bj->bij", image_features, text_features).flatten(1)
+
+
+def tensor_ones_first(image_features, text_features):
+    x, y = _append(image_features, first=True), _append(text_features, first=True)
+    return torch.einsum("bi,bj->bij", x, y).flatten(1)
+
+
+def tensor_text_first(image_features, text_features):
+    x, y = _append(image_features), _append(text_features)
+    return torch.einsum("bi,bj->bij", y, x).flatten(1)
+
+
+def tensor_zeros_appended(image_features, text_features):
+    x, y = _append(image_features, 0.0), _append(text_features, 0.0)
+    return torch.einsum("bi,bj->bij", x, y).flatten(1)
+
+
+def tensor_not_flattened(image_features, text_features):
+    return torch.einsum("bi,bj->bij", _append(image_features), _append(text_features))
+
+
+def tensor_over_the_batch(image_features, text_features):
+    return _append(image_features).T @ _append(text_features)
+
+
+def tensor_kron(image_features, text_features):
+    return torch.kron(_append(image_features), _append(text_features))
+
+
+def tensor_concat(image_features, text_features):
+    return _append(torch.cat([image_features, text_features], dim=1))
+
+
+def tensor_hadamard(image_features, text_features):
+    return image_features * text_features
+
+
+def tensor_abs(image_features, text_features):
+    return tensor_fusion(image_features, text_features).abs()
+
+
+@pytest.mark.parametrize("answer", [tensor_fusion, tensor_fusion_broadcast], ids=["einsum", "broadcast"])
+def test_tensor_fusion_references_pass(answer, capsys):
+    assert check("tensor_fusion", answer)
+    assert "✓ tensor_fusion" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "wrong, fragment",
+    [
+        (tensor_no_ones, "Append a 1 to each vector first"),
+        (tensor_ones_first, "the 1 at the START of each vector"),
+        (tensor_text_first, "the TEXT vector first"),
+        (tensor_zeros_appended, "0 appended instead of 1"),
+        (tensor_not_flattened, "Flatten each pair's"),
+        (tensor_over_the_batch, "one table for the whole batch"),
+        (tensor_kron, "torch.kron multiplies every row of one batch with every row of the other"),
+        (tensor_concat, "that is a concatenation"),
+        (tensor_hadamard, "an elementwise (Hadamard) product"),
+        (tensor_abs, "some signs are wrong"),
+        (lambda x, y: None, "did you forget `return`?"),
+    ],
+)
+def test_tensor_fusion_mistakes_get_their_hint(wrong, fragment):
+    with pytest.raises(ExerciseFailed, match=fragment.replace("(", r"\(").replace(")", r"\)")):
+        check("tensor_fusion", wrong)
+
+
+# --- late_fusion_weights -------------------------------------------------------------------------
+
+
+def _table(
+    A, a, B, b, *, image_scale=0.5, text_scale=0.5, constant=None, first=False, swap=False, interaction=0.0
+):
+    """The reference answer (a (C, Di + 1, Dt + 1) table, flattened), with one switch per classic mistake."""
+    C, Di = A.shape
+    Dt = B.shape[1]
+    M = torch.full((C, Di + 1, Dt + 1), float(interaction))
+    constant = (a + b) / 2 if constant is None else constant
+    if first:
+        M[:, 1:, 0], M[:, 0, 1:], M[:, 0, 0] = image_scale * A, text_scale * B, constant
+    else:
+        M[:, :Di, Dt], M[:, Di, :Dt], M[:, Di, Dt] = image_scale * A, text_scale * B, constant
+    if swap:
+        M = M.transpose(1, 2)
+    return M.reshape(C, -1)
+
+
+def late_fusion_weights(A, a, B, b):
+    return _table(A, a, B, b)
+
+
+def late_fusion_weights_by_solving(A, a, B, b):
+    """An independent correct answer: least squares on random fused vectors and late-fusion logits."""
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.randn(200, A.shape[1], generator=g), torch.randn(200, B.shape[1], generator=g)
+    z = tensor_fusion(x, y)
+    logits = (x @ A.T + a + y @ B.T + b) / 2
+    return torch.linalg.lstsq(z.double(), logits.double()).solution.T.float()
+
+
+@pytest.mark.parametrize(
+    "answer", [late_fusion_weights, late_fusion_weights_by_solving], ids=["table", "lstsq"]
+)
+def test_late_fusion_weights_references_pass(answer, capsys):
+    assert check("late_fusion_weights", answer)
+    assert "every interaction weight set to 0" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "wrong, fragment",
+    [
+        (
+            lambda A, a, B, b: _table(A, a, B, b, image_scale=1, text_scale=1, constant=a + b),
+            "the SUM of the two",
+        ),
+        (lambda A, a, B, b: _table(A, a, B, b, image_scale=1, text_scale=1), "the weights are not halved"),
+        (lambda A, a, B, b: _table(A, a, B, b, constant=torch.zeros(len(a))), "the biases are missing"),
+        (lambda A, a, B, b: _table(A, a, B, b, constant=a + b), "the biases are not halved"),
+        (lambda A, a, B, b: _table(A, a, B, b, constant=a / 2), "only one head's bias"),
+        (lambda A, a, B, b: _table(A, a, B, b, first=True), "as if the 1 came FIRST"),
+        (
+            lambda A, a, B, b: _table(A, a, B, b, swap=True),
+            "the image weights sit where the text features are",
+        ),
+        (lambda A, a, B, b: _table(A, a, B, b, interaction=0.1), "some weights sit on the products x_i y_j"),
+        (lambda A, a, B, b: _table(A, a, B, b).T, "transposed"),
+        (lambda A, a, B, b: torch.cat([A, B], dim=1) / 2, "it must be (3, 9)"),
+        (lambda A, a, B, b: None, "W is None"),
+    ],
+)
+def test_late_fusion_weights_mistakes_get_their_hint(wrong, fragment):
+    with pytest.raises(ExerciseFailed, match=fragment.replace("(", r"\(").replace(")", r"\)")):
+        check("late_fusion_weights", wrong)

@@ -292,3 +292,207 @@ def check_gated_fusion(answer):
         if not _close(fused, want):
             fail(f"on {case} fused is not torch.cat([gates[:, :1] * image_h, gates[:, 1:] * text_h], dim=1).")
     return f"correct on {len(_GATE_CASES)} cases: per-sample gates that sum to 1, and the weighted vectors concatenated."
+
+
+# --- tensor fusion -------------------------------------------------------------------
+
+
+def _with_one(v: torch.Tensor, value: float = 1.0, first: bool = False) -> torch.Tensor:
+    ones = torch.full((v.shape[0], 1), value, dtype=v.dtype)
+    return torch.cat([ones, v] if first else [v, ones], dim=1)
+
+
+def _outer(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    return torch.einsum("bi,bj->bij", a, b).flatten(1)
+
+
+def _tensor_fusion(image: torch.Tensor, text: torch.Tensor) -> torch.Tensor:
+    return _outer(_with_one(image), _with_one(text))
+
+
+_TENSOR_CASES = [  # equal sizes first, so a Hadamard product or a swapped order still runs and is seen
+    ("a batch of 3 pairs with 4 image and 4 text features", 3, 4, 4),
+    ("a batch of 5 pairs with 3 image and 6 text features", 5, 3, 6),
+    ("a single pair (B = 1) with 2 image and 3 text features", 1, 2, 3),
+]
+
+
+def _tensor_fusion_hint(case, image, text, got):
+    """The likely mistake behind a wrong tensor fusion."""
+    B, Di = image.shape
+    Dt = text.shape[1]
+    want_shape = (B, (Di + 1) * (Dt + 1))
+    shape = tuple(got.shape)
+    if shape == (B, Di + 1, Dt + 1):
+        return (
+            f"on {case} you returned the outer products themselves, shape {shape}. Flatten each pair's "
+            f"(Di + 1) x (Dt + 1) table into one row: shape {want_shape}, e.g. .flatten(1) or .reshape(B, -1)."
+        )
+    if shape in ((Di + 1, Dt + 1), (Di, Dt)):
+        return (
+            f"on {case} you returned shape {shape}: one table for the whole batch. A matrix product x^T y sums "
+            "over the samples -- it mixes the pairs. The outer product must be taken PER PAIR: "
+            "torch.einsum('bi,bj->bij', x, y), or x[:, :, None] * y[:, None, :]."
+        )
+    if len(shape) == 2 and shape[0] == B * B:
+        return (
+            f"on {case} you returned {shape[0]} rows for {B} pairs: torch.kron multiplies every row of one "
+            "batch with every row of the other. Take the outer product per pair: torch.einsum('bi,bj->bij', ...)."
+        )
+    if shape == (B, Di * Dt):
+        return (
+            f"on {case} you returned shape {shape}: the products x_i y_j only. Append a 1 to each vector first, "
+            "[x; 1] and [y; 1]: then the fused vector also holds every x_i, every y_j and a constant 1 -- "
+            "tensor fusion contains early and late fusion's linear terms as well as the interactions."
+        )
+    if shape in ((B, Di + Dt), (B, Di + Dt + 1), (B, Di + Dt + 2)):
+        return (
+            f"on {case} you returned shape {shape}: that is a concatenation, early fusion's input. Tensor "
+            "fusion MULTIPLIES: every entry of [x; 1] with every entry of [y; 1], (Di + 1)(Dt + 1) numbers."
+        )
+    if shape in ((B, Di), (B, Di + 1)) and Di == Dt:
+        return (
+            f"on {case} you returned shape {shape}: an elementwise (Hadamard) product, the interaction of "
+            "ProductFusion, which pairs feature i with feature i only (and needs Di = Dt). Tensor fusion pairs "
+            "EVERY image feature with EVERY text feature: the outer product."
+        )
+    if shape != want_shape:
+        return f"on {case} you returned shape {shape}; tensor fusion of ({B}, {Di}) and ({B}, {Dt}) is {want_shape}."
+    variants = {
+        "the 1 at the START of each vector; put it at the END, [x; 1] and [y; 1], as the exercise says (the "
+        "layout decides which weights a layer on top reads)": _outer(
+            _with_one(image, first=True), _with_one(text, first=True)
+        ),
+        "the TEXT vector first: entry i (Dt + 1) + j must be [x; 1]_i [y; 1]_j, with the image index i "
+        "outermost -- einsum('bi,bj->bij', image, text), then flatten": _outer(
+            _with_one(text), _with_one(image)
+        ),
+        "0 appended instead of 1: then the x_i and y_j entries are all 0, and the fused vector keeps only "
+        "the products x_i y_j. Append ones": _outer(_with_one(image, 0.0), _with_one(text, 0.0)),
+    }
+    for what, variant in variants.items():
+        if variant.shape == got.shape and torch.allclose(got, variant, atol=1e-5):
+            return f"on {case} you put {what}."
+    if torch.allclose(got.abs(), _tensor_fusion(image, text).abs(), atol=1e-5):
+        return f"on {case} some signs are wrong: tensor fusion multiplies the features as they are (no abs, no ReLU)."
+    return f"on {case} the values are wrong: entry i (Dt + 1) + j of row b must be [x_b; 1]_i [y_b; 1]_j."
+
+
+@exercise(
+    "tensor_fusion",
+    lesson=LESSON,
+    description="the flattened per-pair outer product of [x_img; 1] and [x_txt; 1] (Zadeh et al., 2017)",
+)
+def check_tensor_fusion(answer):
+    """tensor_fusion(image_features (B, Di), text_features (B, Dt)) -> (B, (Di + 1)(Dt + 1))."""
+    expect_callable(answer, "a function tensor_fusion(image_features, text_features)")
+    for seed, (case, B, Di, Dt) in enumerate(_TENSOR_CASES):
+        image, text = _features(40 + seed, B, Di, Dt)
+        got = _as_tensor(call_learner(answer, case, image, text), "the result", case)
+        want = _tensor_fusion(image, text)
+        if got.shape == want.shape and torch.allclose(got.float(), want, atol=1e-5):
+            continue
+        fail(_tensor_fusion_hint(case, image, text, got.float()))
+    return f"correct on {len(_TENSOR_CASES)} cases: every [x; 1]_i times every [y; 1]_j, per pair, image index first."
+
+
+# --- late fusion inside tensor fusion ----------------------------------------------------
+
+_LATE_CASES = [  # (description, C, Di, Dt): equal sizes first, so swapped blocks still fit and are seen
+    ("C = 3 classes, Di = Dt = 2", 3, 2, 2),
+    ("C = 4 classes, Di = 3, Dt = 5", 4, 3, 5),
+    ("C = 2 classes, Di = 1, Dt = 4", 2, 1, 4),
+]
+
+
+def _late_heads(seed: int, C: int, Di: int, Dt: int):
+    g = torch.Generator().manual_seed(70 + seed)
+    return (torch.randn(C, Di, generator=g), torch.randn(C, generator=g), torch.randn(C, Dt, generator=g),
+            torch.randn(C, generator=g))  # fmt: skip
+
+
+def _late_weights(A, a, Bw, b):
+    C, Di = A.shape
+    Dt = Bw.shape[1]
+    M = torch.zeros(C, Di + 1, Dt + 1)
+    M[:, :Di, Dt], M[:, Di, :Dt], M[:, Di, Dt] = A / 2, Bw / 2, (a + b) / 2
+    return M.flatten(1)
+
+
+def _late_weights_hint(case, A, a, Bw, b, W):
+    C, Di = A.shape
+    Dt = Bw.shape[1]
+    n = (Di + 1) * (Dt + 1)
+    if tuple(W.shape) == (n, C):
+        return f"on {case} W has shape {tuple(W.shape)}: transposed. One ROW per class: ({C}, {n}), as nn.Linear stores it."
+    if tuple(W.shape) != (C, n):
+        return (
+            f"on {case} W has shape {tuple(W.shape)}; it must be ({C}, {n}): one row per class, one column per "
+            "entry of tensor_fusion's (Di + 1)(Dt + 1) numbers."
+        )
+    M = W.reshape(C, Di + 1, Dt + 1)
+    if Di == Dt and torch.allclose(M, _late_weights(A, a, Bw, b).reshape(C, Di + 1, Dt + 1).transpose(1, 2)):
+        return (
+            f"on {case} the image weights sit where the text features are, and the other way round. Entry "
+            "i (Dt + 1) + Dt of the fused vector is x_i * 1 (row i, last column of the table); entry "
+            "Di (Dt + 1) + j is 1 * y_j (last row)."
+        )
+    if torch.allclose(M[:, :Di, :Dt], torch.zeros(C, Di, Dt), atol=1e-6):
+        image_block, text_block, constant = M[:, :Di, Dt], M[:, Di, :Dt], M[:, Di, Dt]
+        if torch.allclose(image_block, A) and torch.allclose(text_block, Bw):
+            if torch.allclose(constant, a + b):
+                return (
+                    f"on {case} W reproduces the SUM of the two heads' logits. Late fusion averages them: "
+                    "halve everything, A / 2, B / 2 and (a + b) / 2."
+                )
+            return f"on {case} the weights are not halved: late fusion is (f(x) + g(y)) / 2, so use A / 2 and B / 2."
+        if torch.allclose(image_block, A / 2) and torch.allclose(text_block, Bw / 2):
+            if torch.allclose(constant, torch.zeros(C)):
+                return (
+                    f"on {case} the biases are missing. tensor_fusion has no separate bias, but it has a constant "
+                    "entry, 1 * 1, the last one: its weight is (a + b) / 2."
+                )
+            if torch.allclose(constant, a + b):
+                return f"on {case} the biases are not halved: the constant entry's weight is (a + b) / 2."
+            if torch.allclose(constant, a / 2) or torch.allclose(constant, b / 2):
+                return f"on {case} only one head's bias is there: the constant entry's weight is (a + b) / 2."
+            return f"on {case} the linear weights are right, but the constant entry's weight should be (a + b) / 2."
+    if torch.allclose(M[:, 1:, 0], A / 2) and torch.allclose(M[:, 0, 1:], Bw / 2):
+        return (
+            f"on {case} you placed the weights as if the 1 came FIRST in each vector. tensor_fusion appends it: "
+            "x_i * 1 is entry i (Dt + 1) + Dt, 1 * y_j is entry Di (Dt + 1) + j, and 1 * 1 is the last entry."
+        )
+    if not torch.allclose(M[:, :Di, :Dt], torch.zeros(C, Di, Dt), atol=1e-6):
+        return (
+            f"on {case} some weights sit on the products x_i y_j. Late fusion has no interaction term -- that is "
+            "lesson 07's whole point -- so every weight on an x_i y_j entry is 0; only the x_i, the y_j and the "
+            "constant entry carry weights."
+        )
+    return (
+        f"on {case} W does not reproduce late fusion. Reshape it to ({C}, {Di + 1}, {Dt + 1}): the last column "
+        "holds A / 2, the last row B / 2, the corner (a + b) / 2, and everything else is 0."
+    )
+
+
+@exercise(
+    "late_fusion_weights",
+    lesson=LESSON,
+    description="derive the linear layer on tensor fusion that computes late fusion exactly",
+)
+def check_late_fusion_weights(answer):
+    """late_fusion_weights(A (C, Di), a (C,), B (C, Dt), b (C,)) -> W (C, (Di + 1)(Dt + 1))."""
+    expect_callable(answer, "a function late_fusion_weights(A, a, B, b) -> W")
+    for seed, (case, C, Di, Dt) in enumerate(_LATE_CASES):
+        A, a, Bw, b = _late_heads(seed, C, Di, Dt)
+        W = _as_tensor(call_learner(answer, case, A, a, Bw, b), "W", case).float()
+        image, text = _features(80 + seed, 6, Di, Dt)
+        want = ((image @ A.T + a) + (text @ Bw.T + b)) / 2
+        if W.shape == (C, (Di + 1) * (Dt + 1)) and torch.allclose(
+            _tensor_fusion(image, text) @ W.T, want, atol=1e-5
+        ):
+            continue
+        fail(_late_weights_hint(case, A, a, Bw, b, W))
+    return (
+        f"correct on {len(_LATE_CASES)} cases: tensor_fusion(x, y) @ W.T equals (f(x) + g(y)) / 2 -- late fusion "
+        "is tensor fusion with every interaction weight set to 0."
+    )
