@@ -338,3 +338,133 @@ def test_the_tanh_formula_the_hints_rely_on_agrees_with_the_numerical_referee():
         _, cache = tanh_two_layer_forward(params, X)
         analytic, numeric = _tanh_analytic(params, cache, Y), _tanh_reference(params, X, Y)
         assert all(nn.relative_error(analytic[m], numeric[m]) < 1e-7 for m in analytic)
+
+
+# --- lesson 04: im2col layout mistakes, and conv2d_backward -------------------------------------------
+
+
+def _im2col_conv(layout):
+    """conv2d by im2col, with one of the layout mistakes learners make (or none)."""
+
+    def conv2d(X, W, b, stride=1, padding=0):
+        N, C, H, Wd = X.shape
+        F, _, kh, kw = W.shape
+        Ho, Wo = (H + 2 * padding - kh) // stride + 1, (Wd + 2 * padding - kw) // stride + 1
+        Xp = np.pad(X, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+        patches = np.empty((N, C, kh, kw, Ho, Wo))
+        for u in range(kh):
+            for v in range(kw):
+                patches[:, :, u, v] = Xp[:, :, u : u + stride * Ho : stride, v : v + stride * Wo : stride]
+        order = {"(kh, kw, C) rows": (0, 4, 5, 2, 3, 1), "no transpose": (0, 1, 2, 3, 4, 5)}
+        cols = patches.transpose(order.get(layout, (0, 4, 5, 1, 2, 3))).reshape(N * Ho * Wo, -1)
+        Y = cols @ W.reshape(F, -1).T + b
+        if layout == "final reshape":
+            return Y.reshape(N, F, Ho, Wo)
+        if layout == "final .T.reshape":
+            return Y.T.reshape(N, F, Ho, Wo)
+        return Y.reshape(N, Ho, Wo, F).transpose(0, 3, 1, 2)
+
+    return conv2d
+
+
+def test_a_right_im2col_passes():
+    check("conv2d", _im2col_conv("right"))
+
+
+@pytest.mark.parametrize(
+    "layout, fragment",
+    [
+        ("(kh, kw, C) rows", "flattened in the order (kh, kw, C)"),
+        ("no transpose", "reshaped the patches straight from (N, C, kh, kw, Ho, Wo)"),
+        ("final reshape", "reshaping it straight to (N, F, Ho, Wo)"),
+        ("final .T.reshape", "you transposed the (N*Ho*Wo, F) product"),
+    ],
+)
+def test_im2col_layout_mistakes_are_named(layout, fragment):
+    message = _rejected("conv2d", _im2col_conv(layout))
+    assert fragment in message and "values are wrong" not in message
+
+
+def _conv_backward(
+    flip=False,
+    first_image=False,
+    divide=1,
+    sign=1.0,
+    swap_uv=False,
+    db_axes=(0, 2, 3),
+    db="sum",
+    order="dW, db",
+):
+    def conv2d_backward(X, W, dY):
+        N = X.shape[0]
+        F, C, kh, kw = W.shape
+        Ho, Wo = dY.shape[2:]
+        Xs, dYs = (X[:1], dY[:1]) if first_image else (X, dY)
+        dW = np.zeros((F, C, kh, kw))
+        for u in range(kh):
+            for v in range(kw):
+                uu, vv = (kh - 1 - u, kw - 1 - v) if flip else (u, v)
+                dW[:, :, u, v] = np.einsum("nfij,ncij->fc", dYs, Xs[:, :, uu : uu + Ho, vv : vv + Wo])
+        if swap_uv:
+            dW = dW.transpose(0, 1, 3, 2)
+        dW = sign * dW / {"N": N, "N Ho Wo": N * Ho * Wo}.get(divide, 1)
+        gradient_b = {
+            "sum": dY.sum(axis=db_axes),
+            "mean": dY.mean(axis=db_axes),
+            "first": dY[0].sum(axis=(1, 2)),
+        }
+        result = {"dW": dW, "db": gradient_b[db], "dW.T": dW.transpose(1, 0, 2, 3)}
+        return tuple(result[name] for name in order.split(", "))
+
+    return conv2d_backward
+
+
+def test_conv2d_backward_accepts_the_right_gradients():
+    check("conv2d_backward", _conv_backward())
+
+    def with_loops(X, W, dY):  # the same thing, written as loops over the outputs
+        dW, db = np.zeros_like(W), np.zeros(W.shape[0])
+        for n, f, i, j in np.ndindex(dY.shape):
+            dW[f] += dY[n, f, i, j] * X[n, :, i : i + W.shape[2], j : j + W.shape[3]]
+            db[f] += dY[n, f, i, j]
+        return [dW, db]
+
+    check("conv2d_backward", with_loops)
+
+
+CONV_BACKWARD_MISTAKES = [
+    (_conv_backward(flip=True), "flipped in both kernel axes"),
+    (_conv_backward(first_image=True), "your dW uses the first image only"),
+    (_conv_backward(divide="N"), "your dW is divided by N = 2"),
+    (_conv_backward(divide="N Ho Wo"), "dW is an average over the images and positions"),
+    (_conv_backward(sign=-1.0), "the sign of dW is flipped"),
+    (_conv_backward(swap_uv=True), "rows and columns swapped"),
+    (_conv_backward(db_axes=(0,)), "db[f] sums dY[:, f] over the images and all positions"),
+    (_conv_backward(db_axes=(0, 2)), "one number per filter"),
+    (_conv_backward(db="mean"), "db is an average"),
+    (_conv_backward(db="first"), "db uses the first image only"),
+    (_conv_backward(order="db, dW"), "you returned (db, dW)"),
+    (_conv_backward(order="dW.T, db"), "the filter and channel axes are swapped"),
+    (lambda X, W, dY: np.zeros_like(W), "return a pair (dW, db)"),
+    (lambda X, W, dY: (np.zeros_like(W), None), "db is None"),
+    (lambda X, W, dY: (np.ones_like(W), dY.sum(axis=(0, 2, 3))), "dW is wrong (relative error"),
+]
+
+
+@pytest.mark.parametrize(
+    "wrong, fragment", CONV_BACKWARD_MISTAKES, ids=[f[:30] for _, f in CONV_BACKWARD_MISTAKES]
+)
+def test_conv2d_backward_mistakes_get_their_hint(wrong, fragment):
+    assert fragment in _rejected("conv2d_backward", wrong)
+
+
+def test_the_conv_gradient_formula_the_hints_rely_on_agrees_with_the_numerical_referee():
+    from mmcourse.checks.lesson04_convolutions import (
+        _backward_cases,
+        _numerical_weight_gradients,
+        _weight_gradients,
+    )
+
+    for _, X, W, dY in _backward_cases():
+        (dW, db), (num_dW, num_db) = _weight_gradients(X, W, dY), _numerical_weight_gradients(X, W, dY)
+        assert nn.relative_error(dW, num_dW) < 1e-9 and nn.relative_error(db, num_db) < 1e-9

@@ -1,7 +1,9 @@
-"""Checks for lesson 04 (seeing: convolutions): `conv2d_naive`, `conv2d` (im2col) and `maxpool2d`.
+"""Checks for lesson 04 (seeing: convolutions): `conv2d_naive`, `conv2d` (im2col), `maxpool2d`, and
+`conv2d_backward`, the gradients of a convolution's weights and bias, which the lesson does not derive.
 
-The referee is PyTorch itself (`torch.nn.functional.conv2d` / `max_pool2d`), never the
-course's own solution, so a check and a solution cannot drift together.
+The referee of the forward exercises is PyTorch itself (`torch.nn.functional.conv2d` / `max_pool2d`),
+and that of `conv2d_backward` is the numerical gradient; never the course's own solution, so a check
+and a solution cannot drift together.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from ..numpy_nn.conv import conv2d as library_conv2d
+from ..numpy_nn.gradcheck import numerical_gradient, relative_error
 from .core import call_learner, exercise, expect_array_result, expect_callable, fail
 
 LESSON = "04_convolutions"
@@ -77,10 +80,54 @@ def _diagnose_conv(got, X, W, b, stride, padding, case):
         got[:, :, :, :], _channelwise_first(X, W, b, stride, padding), atol=1e-6
     ):
         fail(f"on {case}, only the first input channel is used: sum the products over all C channels.")
+    for layout, wrong in _im2col_layouts(X, W, b, stride, padding).items():
+        if np.allclose(got, wrong, atol=1e-6):
+            fail(f"on {case}, {_LAYOUT_HINTS[layout]}")
     fail(
         f"on {case}, the values are wrong (largest error {np.abs(got - want).max():.3g}). Each output "
         "Y[n, f, i, j] is b[f] + the sum over c, u, v of Xpad[n, c, i*stride + u, j*stride + v] * W[f, c, u, v]."
     )
+
+
+def _im2col_layouts(X, W, b, stride, padding):
+    """What the common im2col layout mistakes compute: name -> output (N, F, Ho, Wo)."""
+    N, C, H, Wd = X.shape
+    F_, _, kh, kw = W.shape
+    Ho, Wo = _out_size(H, kh, stride, padding), _out_size(Wd, kw, stride, padding)
+    Xp = np.pad(X, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+    patches = np.empty((N, C, kh, kw, Ho, Wo))
+    for u in range(kh):
+        for v in range(kw):
+            patches[:, :, u, v] = Xp[:, :, u : u + stride * Ho : stride, v : v + stride * Wo : stride]
+    flat_W = W.reshape(F_, -1).T  # (C kh kw, F), each filter flattened in the order (C, kh, kw)
+    rows = N * Ho * Wo
+    right = patches.transpose(0, 4, 5, 1, 2, 3).reshape(rows, -1) @ flat_W + b  # (N Ho Wo, F)
+
+    def back(Y):
+        return Y.reshape(N, Ho, Wo, F_).transpose(0, 3, 1, 2)
+
+    return {
+        "kh_kw_C": back(patches.transpose(0, 4, 5, 2, 3, 1).reshape(rows, -1) @ flat_W + b),
+        "no_transpose": back(patches.reshape(rows, -1) @ flat_W + b),
+        "final_reshape": right.reshape(N, F_, Ho, Wo),
+        "final_T_reshape": right.T.reshape(N, F_, Ho, Wo),
+    }
+
+
+_LAYOUT_HINTS = {
+    "kh_kw_C": "your patch rows are flattened in the order (kh, kw, C), channel last, but W.reshape(F, -1) "
+    "flattens each filter in the order (C, kh, kw): pixel and weight no longer meet. Move the patch axes to "
+    "(N, Ho, Wo, C, kh, kw) before the reshape, so that both use (C, kh, kw).",
+    "no_transpose": "you reshaped the patches straight from (N, C, kh, kw, Ho, Wo) to (N*Ho*Wo, C*kh*kw). A "
+    "reshape only regroups the numbers in memory order, so each row mixes pixels of different patches. "
+    "Transpose to (N, Ho, Wo, C, kh, kw) first, then reshape.",
+    "final_reshape": "the product cols @ W.reshape(F, -1).T is (N*Ho*Wo, F), with the filter axis LAST; "
+    "reshaping it straight to (N, F, Ho, Wo) scrambles filters and positions. Reshape to (N, Ho, Wo, F), "
+    "then .transpose(0, 3, 1, 2).",
+    "final_T_reshape": "you transposed the (N*Ho*Wo, F) product to (F, N*Ho*Wo) and reshaped it to "
+    "(N, F, Ho, Wo): that puts F first, but N is still mixed into the rows. Reshape to (N, Ho, Wo, F), "
+    "then .transpose(0, 3, 1, 2).",
+}
 
 
 def _channelwise_first(X, W, b, stride, padding):
@@ -199,3 +246,158 @@ def check_maxpool2d(answer):
             "pool each channel on its own."
         )
     return f"equal to torch.nn.functional.max_pool2d on {len(cases)} cases, including overlapping windows."
+
+
+# --- conv2d_backward: the gradients of the weights and the bias, derived -------------------------
+
+
+def _backward_cases():
+    """(description, X, W, dY); stride 1, no padding. Square kernels first, so a u <-> v swap shows."""
+    rng = np.random.default_rng(6)
+
+    def case(text, n, c, h, w, f, kh, kw):
+        X = rng.normal(size=(n, c, h, w))
+        W = rng.normal(size=(f, c, kh, kw))
+        dY = rng.normal(size=(n, f, h - kh + 1, w - kw + 1))
+        return text, X, W, dY
+
+    return [
+        case("one 5x5 image, one channel, one 3x3 filter", 1, 1, 5, 5, 1, 3, 3),
+        case("2 images with 3 channels, 4 filters of 3x3 on 6x5 images", 2, 3, 6, 5, 4, 3, 3),
+        case("a 2x3 (non-square) kernel: 3 images, 2 channels, 3 filters on 6x7", 3, 2, 6, 7, 3, 2, 3),
+    ]
+
+
+def _weight_gradients(X, W, dY):
+    """dW and db by formula: dW[f, c, u, v] = Σ_{n,i,j} dY[n, f, i, j] X[n, c, i + u, j + v]."""
+    _, _, kh, kw = W.shape
+    Ho, Wo = dY.shape[2:]
+    dW = np.empty_like(W)
+    for u in range(kh):
+        for v in range(kw):
+            dW[:, :, u, v] = np.einsum("nfij,ncij->fc", dY, X[:, :, u : u + Ho, v : v + Wo])
+    return dW, dY.sum(axis=(0, 2, 3))
+
+
+def _numerical_weight_gradients(X, W, dY):
+    """The referee: L = Σ dY ⊙ conv2d(X, W, b), so dL/dW and dL/db by central differences."""
+    b = np.zeros(W.shape[0])
+    dW = numerical_gradient(lambda V: float(np.sum(dY * library_conv2d(X, V, b))), W)
+    db = numerical_gradient(lambda c: float(np.sum(dY * library_conv2d(X, W, c))), b)
+    return dW, db
+
+
+def _unpack_backward(got, case, W):
+    F_ = W.shape[0]
+    if got is None:
+        fail(f"your function returned None on {case} — did you forget `return dW, db`?")
+    if not isinstance(got, (tuple, list)) or len(got) != 2:
+        fail(
+            f"on {case} you returned {type(got).__name__}; return a pair (dW, db): dW shaped like W, db like b."
+        )
+    dW, db = got
+    if dW is None or db is None:
+        fail(f"on {case} {'dW' if dW is None else 'db'} is None — did you forget to compute it?")
+    dW_shape, db_shape = np.shape(dW), np.shape(db)
+    if dW_shape == (F_,) and db_shape == W.shape:
+        fail(f"on {case} you returned (db, dW); return them in the order (dW, db).")
+    if db_shape != (F_,):
+        if db_shape in {(F_, *np.shape(W)[2:]), W.shape} or len(db_shape) == 3:
+            fail(
+                f"on {case} db has shape {db_shape}, but b has shape ({F_},): the bias b[f] is added at EVERY "
+                "output position of filter f, in every image, so db[f] sums dY[:, f] over the images and all "
+                "positions — axes (0, 2, 3)."
+            )
+        fail(f"on {case} db has shape {db_shape}, but b has shape ({F_},): one number per filter.")
+    if dW_shape != W.shape:
+        F2, C2, kh, kw = W.shape
+        if dW_shape == (C2, F2, kh, kw) and C2 != F2:
+            fail(
+                f"on {case} dW has shape {dW_shape}: the filter and channel axes are swapped. dW has W's shape "
+                f"(F, C, kh, kw) = {W.shape}."
+            )
+        if dW_shape == (F2, C2, kw, kh):
+            fail(
+                f"on {case} dW has shape {dW_shape}: the kernel's height and width are swapped. u runs along "
+                f"the rows (height), v along the columns (width); dW has W's shape {W.shape}."
+            )
+        fail(f"on {case} dW has shape {dW_shape}, but must have W's shape {W.shape}.")
+    return (
+        expect_array_result(dW, W.shape, case, name="dW"),
+        expect_array_result(db, (F_,), case, name="db"),
+    )
+
+
+@exercise(
+    "conv2d_backward",
+    lesson=LESSON,
+    description="dL/dW and dL/db of a convolution (stride 1, no padding), given dL/dY; checked numerically",
+)
+def check_conv2d_backward(answer):
+    """The weight and bias gradients of conv2d, refereed by the numerical gradient of Σ dY ⊙ conv2d."""
+    expect_callable(answer, "a function conv2d_backward(X, W, dY) returning (dW, db)")
+    cases = _backward_cases()
+    for case, X, W, dY in cases:
+        got = call_learner(answer, case, X, W, dY)
+        dW, db = _unpack_backward(got, case, W)
+        referee_dW, referee_db = _numerical_weight_gradients(X, W, dY)
+        if relative_error(dW, referee_dW) < 1e-7 and relative_error(db, referee_db) < 1e-7:
+            continue
+        want_dW, want_db = _weight_gradients(X, W, dY)
+        N = X.shape[0]
+        if not np.allclose(db, want_db):
+            if np.allclose(db, want_db / (N * dY.shape[2] * dY.shape[3])) or np.allclose(db, want_db / N):
+                fail(
+                    f"on {case} db is an average; it must be the SUM of dY[:, f] over the images and positions. "
+                    "dY already carries whatever averaging the loss did."
+                )
+            if np.allclose(db, dY[0].sum(axis=(1, 2))) and N > 1:
+                fail(f"on {case} db uses the first image only: sum dY over all N = {N} images too.")
+            fail(
+                f"on {case} db is wrong: db[f] is the sum of dY[:, f] over the images and all output positions."
+            )
+        mistakes = [
+            (
+                want_dW[:, :, ::-1, ::-1],
+                "your dW is flipped in both kernel axes. In the forward pass weight W[f, c, u, v] multiplies "
+                "X[n, c, i + u, j + v] — no flip — so its gradient collects dY[n, f, i, j] times that same pixel.",
+            ),
+            (
+                _weight_gradients(X[:1], W, dY[:1])[0],
+                f"your dW uses the first image only: the same weights act on all N = {N} images, so their "
+                "gradients add up over the batch.",
+            ),
+            (
+                want_dW / N,
+                f"your dW is divided by N = {N}: the same weights act on every image, so the gradients ADD "
+                "over the batch; dY already carries whatever averaging the loss did.",
+            ),
+            (
+                want_dW / (N * dY.shape[2] * dY.shape[3]),
+                "your dW is an average over the images and positions; it must be the SUM. dY already carries "
+                "whatever averaging the loss did.",
+            ),
+            (
+                -want_dW,
+                "the sign of dW is flipped: Y = b + Σ X W depends on W with a plus sign, so dW collects +dY times X.",
+            ),
+        ]
+        if W.shape[2] == W.shape[3]:
+            mistakes.append(
+                (
+                    want_dW.transpose(0, 1, 3, 2),
+                    "your dW has the kernel's rows and columns swapped: u is the row offset (it moves along "
+                    "the height, with i), v the column offset (along the width, with j).",
+                )
+            )
+        for wrong, hint in mistakes:
+            if np.allclose(dW, wrong):
+                fail(f"on {case} {hint}")
+        fail(
+            f"on {case} dW is wrong (relative error {relative_error(dW, referee_dW):.2g} against the numerical "
+            "gradient). Ask which outputs weight W[f, c, u, v] touches, and which pixel it multiplies at each."
+        )
+    return (
+        f"dW and db agree with the numerical gradient on {len(cases)} cases, including a non-square kernel "
+        "and a batch of 3."
+    )
