@@ -197,3 +197,217 @@ def test_attribute_negatives_wrong_return_shapes():
         "attribute_negatives", lambda c, y, rate, rng: _negatives(c, y, rate, rng)[:2], "return three things"
     )
     _fails("attribute_negatives", lambda c, y, rate, rng: ("a red circle", [0], [0]), "list of strings")
+
+
+# --- train_step: where zero_grad goes, and what autocast wraps ------------------------------------
+
+
+def _step_zero_at_end(model, optimizer, batch, amp_dtype, max_norm):
+    """A valid pattern: clear the gradients after the update, ready for the next step."""
+    *inputs, targets = batch
+    with torch.autocast(
+        targets.device.type, dtype=amp_dtype or torch.bfloat16, enabled=amp_dtype is not None
+    ):
+        logits = model(*inputs)
+    loss = F.cross_entropy(logits.float(), targets)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)
+    optimizer.step()
+    optimizer.zero_grad()
+    return loss.item()
+
+
+def _step_model_zero_grad_keep_tensors(model, optimizer, batch, amp_dtype, max_norm):
+    """Also valid: model.zero_grad(set_to_none=False) zeroes the .grad tensors instead of dropping them."""
+    model.zero_grad(set_to_none=False)
+    *inputs, targets = batch
+    with torch.autocast("cpu", dtype=amp_dtype or torch.bfloat16, enabled=amp_dtype is not None):
+        loss = F.cross_entropy(model(*inputs).float(), targets)  # the loss inside autocast is fine
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)
+    optimizer.step()
+    return float(loss)
+
+
+def _step_backward_in_autocast(model, optimizer, batch, amp_dtype, max_norm):
+    *inputs, targets = batch
+    optimizer.zero_grad()
+    with torch.autocast("cpu", dtype=amp_dtype or torch.bfloat16, enabled=amp_dtype is not None):
+        loss = F.cross_entropy(model(*inputs).float(), targets)
+        loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)
+    optimizer.step()
+    return loss.item()
+
+
+def _step_zero_between(model, optimizer, batch, amp_dtype, max_norm):
+    *inputs, targets = batch
+    with torch.autocast("cpu", dtype=amp_dtype or torch.bfloat16, enabled=amp_dtype is not None):
+        logits = model(*inputs)
+    loss = F.cross_entropy(logits.float(), targets)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)
+    optimizer.zero_grad()
+    optimizer.step()
+    return loss.item()
+
+
+def _step_clip_before_backward(model, optimizer, batch, amp_dtype, max_norm):
+    *inputs, targets = batch
+    optimizer.zero_grad()
+    with torch.autocast("cpu", dtype=amp_dtype or torch.bfloat16, enabled=amp_dtype is not None):
+        logits = model(*inputs)
+    torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)
+    loss = F.cross_entropy(logits.float(), targets)
+    loss.backward()
+    optimizer.step()
+    return loss.item()
+
+
+@pytest.mark.parametrize(
+    "answer", [_step, _step_zero_at_end, _step_model_zero_grad_keep_tensors], ids=["start", "end", "model"]
+)
+def test_train_step_accepts_zero_grad_at_the_start_or_the_end(answer, capsys):
+    assert check("train_step", answer)
+    assert "two steps each" in capsys.readouterr().out
+
+
+def test_train_step_rejects_backward_inside_autocast():
+    _fails("train_step", _step_backward_in_autocast, "loss.backward() ran inside the autocast block")
+
+
+def test_train_step_names_gradients_cleared_between_backward_and_step():
+    _fails("train_step", _step_zero_between, "cleared between loss.backward() and optimizer.step()")
+
+
+def test_train_step_names_clipping_before_backward():
+    _fails("train_step", _step_clip_before_backward, "after backward() (when the gradients exist)")
+
+
+def test_train_step_stale_gradients_show_on_the_second_step():
+    def no_zero_grad(model, optimizer, batch, amp_dtype, max_norm):
+        *inputs, targets = batch
+        loss = F.cross_entropy(model(*inputs).float(), targets)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)
+        optimizer.step()
+        return loss.item()
+
+    with pytest.raises(ExerciseFailed) as info:
+        check("train_step", no_zero_grad)
+    assert "(step 2 of two in a row)" in str(info.value) and "ADDS to the .grad" in str(info.value)
+
+
+# --- early_stopping -------------------------------------------------------------------------------
+
+
+def early_stopping(val_losses, patience, min_delta=0.0):
+    best, best_epoch = float("inf"), 0
+    for epoch, loss in enumerate(val_losses):
+        if loss < best - min_delta:
+            best, best_epoch = loss, epoch
+        elif epoch - best_epoch >= patience:
+            return best_epoch, epoch
+    return best_epoch, len(val_losses) - 1
+
+
+def early_stopping_counter(val_losses, patience, min_delta=0.0):
+    """An independent correct answer: a counter of epochs without improvement, as Keras keeps it."""
+    best, best_epoch, wait = None, None, 0
+    for epoch, loss in enumerate(val_losses):
+        if best is None or best - loss > min_delta:
+            best, best_epoch, wait = loss, epoch, 0
+        else:
+            wait += 1
+            if wait == patience:
+                return best_epoch, epoch
+    return best_epoch, len(val_losses) - 1
+
+
+def _global_best(val_losses, patience, min_delta=0.0):
+    return int(np.argmin(val_losses)), early_stopping(val_losses, patience, min_delta)[1]
+
+
+def _versus_previous(val_losses, patience, min_delta=0.0):
+    best_epoch, wait = 0, 0
+    for epoch in range(1, len(val_losses)):
+        if val_losses[epoch] < val_losses[epoch - 1] - min_delta:
+            wait = 0
+            if val_losses[epoch] < val_losses[best_epoch]:
+                best_epoch = epoch
+        else:
+            wait += 1
+            if wait >= patience:
+                return best_epoch, epoch
+    return best_epoch, len(val_losses) - 1
+
+
+def _ties_improve(val_losses, patience, min_delta=0.0):
+    best, best_epoch = float("inf"), 0
+    for epoch, loss in enumerate(val_losses):
+        if loss <= best - min_delta:
+            best, best_epoch = loss, epoch
+        elif epoch - best_epoch >= patience:
+            return best_epoch, epoch
+    return best_epoch, len(val_losses) - 1
+
+
+@pytest.mark.parametrize(
+    "answer", [early_stopping, early_stopping_counter], ids=["epochs since best", "counter"]
+)
+def test_early_stopping_references_pass(answer, capsys):
+    assert check("early_stopping", answer)
+    assert "✓ early_stopping: correct on 6 curves" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "wrong, fragment",
+    [
+        (lambda v, p, d=0.0: early_stopping(v, p, d)[::-1], "in the order (best_epoch, stop_epoch)"),
+        (lambda v, p, d=0.0: tuple(e + 1 for e in early_stopping(v, p, d)), "counted from 1"),
+        (_global_best, "A training loop cannot see the future"),
+        (_versus_previous, "compared each loss with the PREVIOUS epoch's"),
+        (_ties_improve, "an equal loss counted as an improvement"),
+        (lambda v, p, d=0.0: early_stopping(v, p, 0.0), "min_delta is ignored"),
+        (lambda v, p, d=0.0: early_stopping(v, p + 1, d), "one epoch too late"),
+        (lambda v, p, d=0.0: early_stopping(v, max(p - 1, 1), d), "one epoch too early"),
+        (lambda v, p, d=0.0: early_stopping([-x for x in v], p, d), "for a LOSS, lower is better"),
+        (
+            lambda v, p, d=0.0: (early_stopping(v, p, d)[1],) * 2,
+            "the weights to restore are those of the best",
+        ),
+        (
+            lambda v, p, d=0.0: (early_stopping(v, p, d)[1] - p, early_stopping(v, p, d)[1]),
+            "exactly `patience`",
+        ),
+        (lambda v, p, d=0.0: None, "return (best_epoch, stop_epoch)"),
+        (lambda v, p, d=0.0: early_stopping(v, p, d)[0], "return a pair"),
+        (lambda v, p, d=0.0: (0.5, 1.0), "epochs are whole numbers"),
+    ],
+)
+def test_early_stopping_mistakes_get_their_hint(wrong, fragment):
+    _fails("early_stopping", wrong, fragment)
+
+
+def test_early_stopping_agrees_with_the_library_rule():
+    """The exercise's rule is mmcourse.train's EarlyStopping, run on accuracy = -loss (higher is better)."""
+    from types import SimpleNamespace
+
+    from mmcourse.checks.lesson08_full_fusion_model import _STOP_CASES
+    from mmcourse.train.callbacks import EarlyStopping
+
+    class Record(dict):
+        stopped_early = False
+
+    for _, losses, patience, _ in _STOP_CASES:
+        callback, history = EarlyStopping(patience=patience), Record(val_accuracy=[])
+        state = SimpleNamespace(history=history, epoch=0, best=None, stop=False)
+        for epoch, loss in enumerate(losses):  # what fit's loop does after each epoch
+            history["val_accuracy"].append(-loss)
+            if state.best is None or -loss > state.best["val_accuracy"]:
+                state.best = {"epoch": epoch, "val_accuracy": -loss}
+            state.epoch = epoch + 1
+            callback.on_epoch_end(state)
+            if state.stop:
+                break
+        assert early_stopping(losses, patience) == (state.best["epoch"], epoch)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .core import call_learner, exercise, expect_array_result, expect_callable, fail
@@ -108,30 +110,45 @@ def check_precision_recall_f1(answer):
 
 
 def _step_case(seed: int = 0, scale: float = 1.0):
-    """A small model, an SGD optimiser whose parameters carry STALE gradients, and a batch."""
+    """A fresh small model (no gradients yet), an SGD optimiser, and TWO batches for two steps in a row.
+
+    Two steps show whether the gradients are cleared between steps, wherever the learner clears
+    them: at the start of a step or at its end (after optimizer.step()) are both right.
+    """
     import torch
     from torch import nn
 
+    class Probe(torch.autograd.Function):
+        """The identity; its backward records whether autocast was on while back-propagating."""
+
+        @staticmethod
+        def forward(ctx, x, seen):
+            ctx.seen = seen
+            return x.view_as(x)
+
+        @staticmethod
+        def backward(ctx, grad):
+            ctx.seen.append(torch.is_autocast_enabled("cpu"))
+            return grad, None
+
     class Spy(nn.Module):
-        """Two linear layers that record whether their forward pass ran under autocast."""
+        """Two linear layers that record whether their forward (and backward) pass ran under autocast."""
 
         def __init__(self):
             super().__init__()
             self.net = nn.Sequential(nn.Linear(6, 16), nn.Tanh(), nn.Linear(16, 3))
-            self.autocast_seen = []
+            self.autocast_seen, self.backward_autocast_seen = [], []
 
         def forward(self, x):
             self.autocast_seen.append(torch.is_autocast_enabled("cpu"))
-            return self.net(x) * scale
+            return Probe.apply(self.net(x) * scale, self.backward_autocast_seen)
 
     torch.manual_seed(seed)
     model = Spy()
-    for p in model.parameters():  # what a previous step left behind
-        p.grad = torch.full_like(p, 5.0)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
     g = torch.Generator().manual_seed(seed + 1)
-    batch = (torch.randn(32, 6, generator=g), torch.randint(0, 3, (32,), generator=g))
-    return model, optimizer, batch
+    batches = [(torch.randn(32, 6, generator=g), torch.randint(0, 3, (32,), generator=g)) for _ in range(2)]
+    return model, optimizer, batches
 
 
 def _reference_step(model, optimizer, batch, amp_dtype, max_norm, zero=True, clip=True, autocast=True):
@@ -155,65 +172,100 @@ def _parameters(model):
     return np.concatenate([p.detach().float().numpy().ravel() for p in model.parameters()])
 
 
+def _reference_runs(amp_dtype, max_norm, scale):
+    """{variant: ([parameters after step 1, after step 2], [loss 1, loss 2])} for the right step and each slip."""
+    runs = {}
+    for name, flags in {"right": {}, "no_zero": {"zero": False}, "no_clip": {"clip": False}}.items():
+        model, optimizer, batches = _step_case(0, scale)
+        params, losses = [], []
+        for batch in batches:
+            losses.append(_reference_step(model, optimizer, batch, amp_dtype, max_norm, **flags))
+            params.append(_parameters(model))
+        runs[name] = (params, losses)
+    return runs
+
+
+def _as_loss(got, case):
+    if got is None:
+        fail(f"on {case} train_step returned None -- return the loss as a number (loss.item()).")
+    try:
+        return float(got)
+    except (TypeError, ValueError, RuntimeError):
+        fail(f"on {case} train_step returned {type(got).__name__}; return the loss as a float (loss.item()).")
+
+
+def _step_hint(case, step, model, before, after, runs):
+    """The likely mistake behind a wrong update in step `step` (0 or 1) of `case`."""
+    if np.allclose(after, before):
+        grads = [p.grad for p in model.parameters()]
+        if all(g is None or not g.abs().any() for g in grads):
+            return (
+                f"on {case} the weights did not change, and the gradients are empty: they were cleared between "
+                "loss.backward() and optimizer.step(), so the step had nothing to apply. Clear them before the "
+                "forward pass (or after the step), never in between."
+            )
+        return f"on {case} the weights did not change: call optimizer.step() after loss.backward()."
+    close = {
+        name: np.allclose(after, params[step], atol=1e-6, rtol=1e-5) for name, (params, _) in runs.items()
+    }
+    if step == 1 and close["no_zero"]:
+        return (
+            f"on {case} the second step used stale gradients: loss.backward() ADDS to the .grad that the first "
+            "step left behind. Clear them once per step with optimizer.zero_grad() -- at the start of the step, "
+            "or at its end after optimizer.step(); both are fine."
+        )
+    if close["no_clip"]:
+        return (
+            f"on {case} the gradients were not clipped: call torch.nn.utils.clip_grad_norm_(model.parameters(), "
+            "max_norm) after backward() (when the gradients exist) and before optimizer.step() (which uses them)."
+        )
+    return (
+        f"on {case} the parameters after step {step + 1} differ from a correct step's. Each step: clear the old "
+        "gradients, forward pass under autocast, loss in float32, backward, clip the gradient norm, step."
+    )
+
+
 @exercise(
     "train_step", lesson=LESSON, description="one optimisation step with autocast and gradient clipping"
 )
 def check_train_step(answer):
-    """train_step(model, optimizer, batch, amp_dtype, max_norm) -> loss (float)."""
+    """train_step(model, optimizer, batch, amp_dtype, max_norm) -> loss (float), called twice in a row."""
     import torch
 
     expect_callable(answer, "a function train_step(model, optimizer, batch, amp_dtype, max_norm) -> float")
     cases = [("float32, large gradients clipped to norm 0.5", None, 0.5, 4.0),
              ("bf16 autocast, clip norm 1.0", torch.bfloat16, 1.0, 1.0)]  # fmt: skip
     for case, amp_dtype, max_norm, scale in cases:
-        model, optimizer, batch = _step_case(0, scale)
-        got = call_learner(answer, case, model, optimizer, batch, amp_dtype, max_norm, copy_inputs=False)
-        after = _parameters(model)
-        variants = {}
-        for name, flags in {"right": {}, "no_zero": {"zero": False}, "no_clip": {"clip": False},
-                            "no_autocast": {"autocast": False}}.items():  # fmt: skip
-            ref_model, ref_optimizer, ref_batch = _step_case(0, scale)
-            loss = _reference_step(ref_model, ref_optimizer, ref_batch, amp_dtype, max_norm, **flags)
-            variants[name] = (_parameters(ref_model), loss)
-        if got is None:
-            fail(f"on {case} train_step returned None -- return the loss as a number (loss.item()).")
-        try:
-            got_loss = float(got)
-        except (TypeError, ValueError, RuntimeError):
-            fail(
-                f"on {case} train_step returned {type(got).__name__}; return the loss as a float (loss.item())."
-            )
-        if amp_dtype is not None and not any(model.autocast_seen):
-            fail(
-                f"on {case} the forward pass did not run under autocast: wrap `logits = model(...)` in "
-                "`with torch.autocast(device_type, dtype=amp_dtype):` (only the forward pass, not backward)."
-            )
-        if np.allclose(after, _parameters(_step_case(0, scale)[0])):
-            fail(f"on {case} the weights did not change: call optimizer.step() after loss.backward().")
-        close = {
-            name: np.allclose(after, params, atol=1e-6, rtol=1e-5) for name, (params, _) in variants.items()
-        }
-        if close["right"]:
-            if not np.isclose(got_loss, variants["right"][1], rtol=1e-3, atol=1e-4):
-                fail(f"on {case} the step is right but the returned loss {got_loss:.4f} is not the batch's "
-                     f"cross-entropy {variants['right'][1]:.4f}; return loss.item() of THIS batch.")  # fmt: skip
-            continue
-        if close["no_zero"]:
-            fail(
-                f"on {case} the update used stale gradients: the parameters still held the gradients of "
-                "an earlier step and loss.backward() ADDS to them. Call optimizer.zero_grad() first."
-            )
-        if close["no_clip"]:
-            fail(
-                f"on {case} the gradients were not clipped: call "
-                "torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm) after backward() and "
-                "before optimizer.step()."
-            )
-        fail(
-            f"on {case} the parameters after your step differ from one correct step. Order: zero_grad, "
-            "forward under autocast, loss in float32, backward, clip_grad_norm_, step."
-        )
-    return f"correct on {len(cases)} cases: stale gradients cleared, autocast on, gradients clipped."
+        runs = _reference_runs(amp_dtype, max_norm, scale)
+        model, optimizer, batches = _step_case(0, scale)
+        before = _parameters(model)
+        for step, batch in enumerate(batches):
+            where = f"{case} (step {step + 1} of two in a row)"
+            got_loss = _as_loss(call_learner(answer, where, model, optimizer, batch, amp_dtype, max_norm,
+                                             copy_inputs=False), where)  # fmt: skip
+            if amp_dtype is not None and not any(model.autocast_seen):
+                fail(
+                    f"on {where} the forward pass did not run under autocast: wrap `logits = model(...)` in "
+                    "`with torch.autocast(device_type, dtype=amp_dtype):`."
+                )
+            if any(model.backward_autocast_seen):
+                fail(
+                    f"on {where} loss.backward() ran inside the autocast block. Autocast is for the forward pass "
+                    "(and the loss) only; PyTorch's AMP documentation advises against backward passes under "
+                    "autocast. End the `with` block before calling backward()."
+                )
+            after = _parameters(model)
+            params, losses = runs["right"]
+            if not np.allclose(after, params[step], atol=1e-6, rtol=1e-5):
+                fail(_step_hint(where, step, model, before, after, runs))
+            if not np.isclose(got_loss, losses[step], rtol=1e-3, atol=1e-4):
+                fail(f"on {where} the step is right but the returned loss {got_loss:.4f} is not the batch's "
+                     f"cross-entropy {losses[step]:.4f}; return loss.item() of THIS batch.")  # fmt: skip
+            before = after
+    return (
+        f"correct on {len(cases)} cases, two steps each: gradients cleared once per step, forward under autocast "
+        "(backward outside it), gradients clipped."
+    )
 
 
 # --- attribute_negatives ------------------------------------------------------------
@@ -364,4 +416,134 @@ def check_attribute_negatives(answer):
     return (
         f"correct: only true captions changed, one colour or shape word each, every kind of change made, "
         f"and the batch kept balanced ({len(matches)} matching pairs at rate 1)."
+    )
+
+
+# --- early_stopping ------------------------------------------------------------------
+
+
+def _stopping(losses, patience, min_delta=0.0, *, better=None, compare="best", late=0, end=None, peek=False):
+    """(best_epoch, stop_epoch) by the rule of the exercise, with one switch per classic slip."""
+    better = better or (lambda loss, best: loss < best - min_delta)
+    best, best_epoch, previous, waited = math.inf, None, None, 0
+    for epoch, loss in enumerate(losses):
+        reference = best if compare == "best" else previous
+        if best_epoch is None or better(loss, reference):
+            best, best_epoch, waited = (
+                (loss, epoch, 0) if compare == "best" or loss < best else (best, best_epoch, 0)
+            )
+        else:
+            waited += 1
+            if compare == "best":
+                waited = epoch - best_epoch
+            if waited >= patience + late:
+                return (int(np.argmin(losses)) if peek else best_epoch), epoch
+        previous = loss
+    last = len(losses) - 1 if end is None else end(losses)
+    return (int(np.argmin(losses)) if peek else best_epoch), last
+
+
+_STOP_CASES = [  # (description, val_losses, patience, min_delta)
+    ("a curve that rises for three epochs, then dips again; patience 3",
+     [1.0, 0.8, 0.7, 0.72, 0.71, 0.73, 0.74, 0.6], 3, 0.0),
+    ("a run that keeps improving; patience 2", [1.0, 0.9, 0.8, 0.7, 0.65], 2, 0.0),
+    ("a flat curve (equal losses are no improvement); patience 2", [0.5, 0.5, 0.5, 0.5, 0.5], 2, 0.0),
+    ("small improvements below min_delta = 0.1; patience 3", [1.0, 0.95, 0.93, 0.92, 0.5, 0.4], 3, 0.1),
+    ("patience 1", [0.9, 1.0, 0.8, 0.7], 1, 0.0),
+    ("a noisy curve; patience 2", [2.0, 1.5, 1.6, 1.4, 1.45, 1.5, 1.3], 2, 0.0),
+]  # fmt: skip
+
+
+def _stopping_slips():
+    """{hint: function(losses, patience, min_delta) -> (best, stop)}, in the order they are diagnosed."""
+    right = _stopping
+    return {
+        "you returned (stop_epoch, best_epoch): return them in the order (best_epoch, stop_epoch).": lambda *a: (
+            right(*a)[::-1]
+        ),
+        "your epochs are counted from 1; number them as Python does, from 0 (val_losses[0] is epoch 0).": lambda *a: (
+            tuple(e + 1 for e in right(*a))
+        ),
+        "you picked the best epoch out of ALL the losses, including epochs after the stop. A training loop cannot "
+        "see the future: the best epoch is the best one up to the stop -- the run never trained the later ones.": (
+            lambda *a: right(*a, peek=True)
+        ),
+        "you compared each loss with the PREVIOUS epoch's instead of the best so far: a small dip after a rise then "
+        "resets the count, and a slowly worsening run never stops. Count the epochs since the best loss.": (
+            lambda *a: right(*a, compare="previous")
+        ),
+        "an equal loss counted as an improvement (<= instead of <): on a flat curve training never stops. An epoch "
+        "improves only if loss < best - min_delta.": lambda losses, p, d: right(
+            losses, p, d, better=lambda loss, best: loss <= best - d
+        ),
+        "min_delta is ignored: an improvement must beat the best by MORE than min_delta, loss < best - min_delta -- "
+        "otherwise tiny, noisy gains keep a stalled run going.": lambda losses, p, d: right(losses, p, 0.0),
+        "min_delta has the wrong sign: loss < best + min_delta lets a slightly WORSE epoch count as an improvement. "
+        "It must be loss < best - min_delta.": lambda losses, p, d: right(
+            losses, p, d, better=lambda loss, best: loss < best + d
+        ),
+        "you stop one epoch too late: stop as soon as `patience` epochs in a row have passed without improvement "
+        "(epoch - best_epoch >= patience), not patience + 1.": lambda *a: right(*a, late=1),
+        "you stop one epoch too early: with patience p, p epochs without improvement are allowed before stopping "
+        "(epoch - best_epoch >= p).": lambda *a: right(*a, late=-1),
+        "a larger loss counted as better: for a LOSS, lower is better (keep the epoch with the smallest one).": (
+            lambda losses, p, d: right(losses, p, d, better=lambda loss, best: loss > best + d)
+        ),
+        "when patience never runs out, the run ends after the LAST epoch, len(val_losses) - 1 (counting from 0), "
+        "not len(val_losses).": lambda *a: right(*a, end=len),
+        "you returned the stop epoch as the best one: the weights to restore are those of the best epoch, "
+        "not of the last epoch trained.": lambda *a: (right(*a)[1], right(*a)[1]),
+        "you assumed the best epoch lies exactly `patience` epochs before the stop. That holds when patience runs "
+        "out, but not when the run ends first: keep track of the best epoch itself.": lambda losses, p, d: (
+            right(losses, p, d)[1] - p,
+            right(losses, p, d)[1],
+        ),
+    }
+
+
+def _expect_pair_of_epochs(got, case):
+    if got is None:
+        fail(f"your function returned None on {case} -- return (best_epoch, stop_epoch).")
+    if not isinstance(got, (tuple, list)) or len(got) != 2:
+        fail(f"on {case} return a pair (best_epoch, stop_epoch), but you returned {_kind(got)}.")
+    try:
+        values = tuple(int(v) for v in got)
+    except (TypeError, ValueError):
+        fail(f"on {case} return two epoch numbers (ints), but you returned {got!r}.")
+    if values != tuple(got):
+        fail(f"on {case} epochs are whole numbers; you returned {got!r}.")
+    return values
+
+
+@exercise(
+    "early_stopping",
+    lesson=LESSON,
+    description="when to stop training, and which epoch's weights to keep",
+)
+def check_early_stopping(answer):
+    """early_stopping(val_losses, patience, min_delta=0.0) -> (best_epoch, stop_epoch), both from 0."""
+    expect_callable(answer, "a function early_stopping(val_losses, patience, min_delta=0.0) -> (best, stop)")
+    results = []
+    for case, losses, patience, min_delta in _STOP_CASES:
+        got = call_learner(answer, case, list(losses), patience, min_delta)
+        results.append(_expect_pair_of_epochs(got, case))
+    wants = [_stopping(losses, patience, min_delta) for _, losses, patience, min_delta in _STOP_CASES]
+    if results == wants:
+        return (
+            f"correct on {len(_STOP_CASES)} curves: the best epoch so far, stopping once `patience` epochs pass "
+            "without an improvement of more than min_delta."
+        )
+    wrong = next(i for i, (g, w) in enumerate(zip(results, wants)) if g != w)
+    case, losses, patience, min_delta = _STOP_CASES[wrong]
+    shown = f"on {case}, val_losses {losses}: you returned {results[wrong]}, expected {wants[wrong]}"
+    slips = _stopping_slips()
+    for hint, slip in slips.items():  # a slip that explains every curve
+        if all(tuple(slip(c[1], c[2], c[3])) == r for c, r in zip(_STOP_CASES, results)):
+            fail(f"{shown}. It looks as if {hint}")
+    for hint, slip in slips.items():  # a slip that explains the first wrong curve
+        if tuple(slip(losses, patience, min_delta)) == results[wrong]:
+            fail(f"{shown}. It looks as if {hint}")
+    fail(
+        f"{shown}. Go through the epochs in order: an epoch improves if loss < best - min_delta (epoch 0 always "
+        "does); stop at the first epoch with epoch - best_epoch >= patience; else the run ends at the last epoch."
     )
