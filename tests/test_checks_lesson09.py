@@ -239,3 +239,101 @@ def test_robustness_auc_mistakes_get_their_hint(answer, fragment):
     with pytest.raises(ExerciseFailed) as failure:
         check("robustness_auc", answer)
     assert fragment in str(failure.value)
+
+
+# --- integrated_gradients ------------------------------------------------------------------------
+
+
+def _ig(score, x, baseline, steps, *, alphas="right", delta=True, start=None, mean=True, absolute=False):
+    """The reference answer, with one switch per classic slip."""
+    start = baseline if start is None else start
+    alpha = {
+        "right": torch.arange(1, steps + 1, dtype=x.dtype) / steps,
+        "left": torch.arange(0, steps, dtype=x.dtype) / steps,
+        "middle": (torch.arange(1, steps + 1, dtype=x.dtype) - 0.5) / steps,
+        "linspace": torch.linspace(0, 1, steps, dtype=x.dtype),
+        "end": torch.ones(steps, dtype=x.dtype),
+    }[alphas].reshape(-1, *([1] * x.dim()))
+    points = (start + alpha * (x - start)).requires_grad_(True)
+    (grads,) = torch.autograd.grad(score(points).sum(), points)
+    average = grads.mean(dim=0) if mean else grads.sum(dim=0)
+    result = (x - start) * average if delta else average
+    return result.abs() if absolute else result
+
+
+def _ig_with(**switches):
+    return lambda score, x, baseline, steps: _ig(score, x, baseline, steps, **switches)
+
+
+def _ig_loop(score, x, baseline, steps):
+    """An independent correct answer: one point at a time."""
+    total = torch.zeros_like(x)
+    for k in range(1, steps + 1):
+        point = (baseline + k / steps * (x - baseline)).clone().requires_grad_(True)
+        total += torch.autograd.grad(score(point[None]).sum(), point)[0]
+    return (x - baseline) * total / steps
+
+
+def _input_x_gradient(score, x, baseline, steps):
+    point = x.clone().requires_grad_(True)
+    return x * torch.autograd.grad(score(point[None]).sum(), point)[0]
+
+
+def _ig_one_input_at_a_time(score, x, baseline, steps):
+    point = x.clone().requires_grad_(True)
+    return torch.autograd.grad(score(point).sum(), point)[0]
+
+
+def _ig_per_step(score, x, baseline, steps):
+    alpha = (torch.arange(1, steps + 1, dtype=x.dtype) / steps).reshape(-1, *([1] * x.dim()))
+    points = (baseline + alpha * (x - baseline)).requires_grad_(True)
+    return (x - baseline) * torch.autograd.grad(score(points).sum(), points)[0]
+
+
+def _ig_in_place(score, x, baseline, steps):
+    result = _ig(score, x, baseline, steps)
+    x -= baseline
+    return result
+
+
+@pytest.mark.parametrize("answer", [_ig_with(), _ig_loop], ids=["batched", "loop"])
+def test_integrated_gradients_references_pass(answer, capsys):
+    assert check("integrated_gradients", answer)
+    assert "✓ integrated_gradients" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "wrong, fragment",
+    [
+        (_ig_with(delta=False), "without multiplying by (x - baseline)"),
+        (_ig_with(mean=False), "you summed the 4 gradients instead of averaging them"),
+        (_ig_with(alphas="left"), "the left Riemann sum"),
+        (_ig_with(alphas="middle"), "your alphas are the midpoints"),
+        (_ig_with(alphas="linspace"), "torch.linspace(0, 1, 4)"),
+        (_ig_with(alphas="end"), "you used only the gradient at x itself"),
+        (_ig_with(absolute=True), "you took the absolute value"),
+        (
+            _ig_with(start=torch.tensor(0.0, dtype=torch.float64)),
+            "you integrated from 0, not from the baseline",
+        ),
+        (_input_x_gradient, "you returned input x gradient"),
+        (_ig_one_input_at_a_time, "score was called with ONE input"),
+        (_ig_per_step, "you returned one row per step"),
+        (_ig_in_place, "changed x or the baseline in place"),
+        (lambda score, x, baseline, steps: (x - baseline) / 2, "never called `score`"),
+        (lambda score, x, baseline, steps: None, "did you forget `return`?"),
+    ],
+)
+def test_integrated_gradients_mistakes_get_their_hint(wrong, fragment):
+    with pytest.raises(ExerciseFailed) as info:
+        check("integrated_gradients", wrong)
+    assert fragment in str(info.value), str(info.value)
+
+
+def test_integrated_gradients_input_x_gradient_is_named_when_the_baseline_is_not_zero():
+    """On the case with a grey baseline, x * dF/dx(x) and (x - baseline) * dF/dx(x) differ: both are named."""
+    from mmcourse.checks.lesson09_robustness_interpretability_deployment import _ig_cases, _ig_hint
+
+    case, function, x, baseline, steps = _ig_cases()[0]
+    got = _input_x_gradient(function, x, baseline, steps)
+    assert "you returned input x gradient" in _ig_hint(case, function, x, baseline, steps, got)

@@ -309,3 +309,162 @@ def check_robustness_auc(answer):
             f"on {case}, got {float(got):.6f}, but the trapezoid area divided by the range of levels is {expected:.6f}."
         )
     return "correct on 4 curves, including uneven levels and a range other than [0, 1]."
+
+
+# --- integrated_gradients -------------------------------------------------------------
+
+
+class _Score:
+    """A differentiable score for a BATCH of inputs (n, *shape) -> (n,), which checks what it is given."""
+
+    def __init__(self, function, shape, case):
+        self.function, self.shape, self.case, self.calls = function, tuple(shape), case, 0
+
+    def __call__(self, batch):
+        if not isinstance(batch, torch.Tensor):
+            fail(f"on {self.case}, score was called with a {type(batch).__name__}; pass it a tensor.")
+        if tuple(batch.shape[1:]) != self.shape:
+            if tuple(batch.shape) == self.shape:
+                fail(
+                    f"on {self.case}, score was called with ONE input of shape {tuple(batch.shape)}. It scores a "
+                    f"BATCH (n, {', '.join(map(str, self.shape))}): stack the path's points, or pass x[None]."
+                )
+            fail(
+                f"on {self.case}, score was called with shape {tuple(batch.shape)}; it takes a batch of inputs, "
+                f"(n, {', '.join(map(str, self.shape))})."
+            )
+        self.calls += 1
+        return self.function(batch)
+
+
+def _ig_cases():
+    """(description, function, x, baseline, steps), in float64."""
+    g = torch.Generator().manual_seed(9)
+    c, w = (
+        torch.rand(5, generator=g, dtype=torch.float64) + 0.5,
+        torch.randn(5, generator=g, dtype=torch.float64),
+    )
+    W1 = torch.randn(6, 8, generator=g, dtype=torch.float64)
+    w2 = torch.randn(8, generator=g, dtype=torch.float64)
+    kernel = torch.randn(2, 1, 3, 3, generator=g, dtype=torch.float64)
+    x_quadratic, x_network = (torch.randn(n, generator=g, dtype=torch.float64) for n in (5, 6))
+    x_image = torch.rand(1, 4, 4, generator=g, dtype=torch.float64) + 0.2
+    return [  # the network first: its gradient changes nonlinearly along the path, so the alphas show
+        ("a small tanh network of 6 features, from a baseline that is not 0, steps = 4",
+         lambda z: torch.tanh(z @ W1) @ w2, x_network, torch.full((6,), 0.5, dtype=torch.float64), 4),
+        ("a quadratic score sum(c x^2) + w . x of 5 features, baseline 0, steps = 8",
+         lambda z: (c * z**2).sum(dim=1) + z @ w, x_quadratic, torch.zeros(5, dtype=torch.float64), 8),
+        ("an image-shaped input (1, 4, 4) through a convolution, baseline 0.1 everywhere, steps = 5",
+         lambda z: torch.nn.functional.conv2d(z, kernel).relu().pow(2).flatten(1).sum(dim=1) / 10,
+         x_image, torch.full((1, 4, 4), 0.1, dtype=torch.float64), 5),
+    ]  # fmt: skip
+
+
+def _gradients(function, points):
+    points = points.detach().clone().requires_grad_(True)
+    return torch.autograd.grad(function(points).sum(), points)[0]
+
+
+def _ig_variant(function, x, baseline, steps, alphas="right", delta=True, start=None, mean=True):
+    """Integrated gradients with one switch per classic slip."""
+    start = baseline if start is None else start
+    m = steps
+    alpha = {
+        "right": torch.arange(1, m + 1, dtype=x.dtype) / m,
+        "left": torch.arange(0, m, dtype=x.dtype) / m,
+        "middle": (torch.arange(1, m + 1, dtype=x.dtype) - 0.5) / m,
+        "linspace": torch.linspace(0, 1, m, dtype=x.dtype),
+        "end": torch.ones(m, dtype=x.dtype),
+    }[alphas].reshape(-1, *([1] * x.dim()))
+    grads = _gradients(function, start + alpha * (x - start))
+    average = grads.mean(dim=0) if mean else grads.sum(dim=0)
+    return (x - start) * average if delta else average
+
+
+def _ig_hint(case, function, x, baseline, steps, got):
+    """The likely mistake behind wrong integrated gradients (`got` already has the right shape)."""
+    close = lambda a: torch.allclose(got, a, rtol=1e-5, atol=1e-8)  # noqa: E731
+    zeros = torch.zeros_like(x)
+    slips = [
+        (_ig_variant(function, x, baseline, steps).abs(),
+         "you took the absolute value. Integrated gradients keep their sign: a negative attribution says the "
+         "feature pulled the score DOWN on the way from the baseline."),
+        (_ig_variant(function, x, baseline, steps, delta=False),
+         "you returned the average gradient along the path, without multiplying by (x - baseline). That factor "
+         "is what makes the attributions add up to F(x) - F(baseline)."),
+        (_ig_variant(function, x, baseline, steps, mean=False),
+         f"you summed the {steps} gradients instead of averaging them: the integral over alpha from 0 to 1 is "
+         f"approximated by (1 / steps) times the sum."),
+        (_ig_variant(function, x, baseline, steps, alphas="end"),
+         "you used only the gradient at x itself, (x - baseline) * dF/dx(x): that is input x gradient again, "
+         "which misses everything that happens between the baseline and x (a saturated score has gradient 0 at x)."),
+        (x * _gradients(function, x[None])[0],
+         "you returned input x gradient, x * dF/dx(x). Integrated gradients average the gradient over the whole "
+         "straight path from the baseline to x, and multiply by (x - baseline)."),
+        (_ig_variant(function, x, baseline, steps, alphas="left"),
+         "your alphas are 0, 1/m, ..., (m-1)/m: the left Riemann sum. This exercise uses alpha = k / m for "
+         "k = 1, ..., m (the right sum, as in Sundararajan et al.): the last point is x itself."),
+        (_ig_variant(function, x, baseline, steps, alphas="middle"),
+         "your alphas are the midpoints (k - 1/2) / m. This exercise uses alpha = k / m for k = 1, ..., m."),
+        (_ig_variant(function, x, baseline, steps, alphas="linspace"),
+         f"your alphas are torch.linspace(0, 1, {steps}): they include 0, and their spacing is 1 / (m - 1). Use "
+         "alpha = k / m for k = 1, ..., m: torch.arange(1, m + 1) / m."),
+    ]  # fmt: skip
+    if not torch.equal(baseline, zeros):
+        slips.insert(
+            1,
+            (
+                _ig_variant(function, x, baseline, steps, start=zeros),
+                "you integrated from 0, not from the baseline: the path is baseline + alpha (x - baseline), and the "
+                "factor in front is (x - baseline). Here the baseline is not 0.",
+            ),  # fmt: skip
+        )
+    for value, hint in slips:
+        if close(value):
+            return f"on {case}: {hint}"
+    return (
+        f"on {case} the attributions are wrong (largest error {float((got - _ig_variant(function, x, baseline, steps)).abs().max()):.3g}). "
+        "IG = (x - baseline) * (1/m) * sum over k = 1..m of dF/dx at baseline + (k/m)(x - baseline)."
+    )
+
+
+@exercise(
+    "integrated_gradients",
+    lesson=LESSON,
+    description="attributions by integrated gradients along the path from a baseline (Sundararajan et al., 2017)",
+)
+def check_integrated_gradients(answer):
+    """integrated_gradients(score, x, baseline, steps) -> attributions, the shape of x."""
+    expect_callable(answer, "a function integrated_gradients(score, x, baseline, steps)")
+    cases = _ig_cases()
+    for case, function, x, baseline, steps in cases:
+        score = _Score(function, x.shape, case)
+        x_given, baseline_given = x.clone(), baseline.clone()
+        got = call_learner(answer, case, score, x_given, baseline_given, steps, copy_inputs=False)
+        if not torch.equal(x_given, x) or not torch.equal(baseline_given, baseline):
+            fail(f"on {case}, your function changed x or the baseline in place; leave both as they were.")
+        if got is None:
+            fail(f"your function returned None on {case} -- did you forget `return`?")
+        if not isinstance(got, torch.Tensor):
+            fail(
+                f"on {case} you returned {type(got).__name__}; return a tensor of attributions, the shape of x."
+            )
+        got = got.detach().to(torch.float64)
+        if score.calls == 0:
+            fail(f"on {case} your function never called `score`: the attributions come from its gradients.")
+        if tuple(got.shape) == (steps, *x.shape):
+            fail(
+                f"on {case} you returned one row per step, shape {tuple(got.shape)}: average the gradients over "
+                f"the {steps} steps (and multiply by x - baseline), to get attributions of shape {tuple(x.shape)}."
+            )
+        if got.shape != x.shape:
+            fail(
+                f"on {case} you returned shape {tuple(got.shape)}; the attributions have the shape of x, {tuple(x.shape)}."
+            )
+        want = _ig_variant(function, x, baseline, steps)
+        if not torch.allclose(got, want, rtol=1e-5, atol=1e-8):
+            fail(_ig_hint(case, function, x, baseline, steps, got))
+    return (
+        f"correct on {len(cases)} cases: (x - baseline) times the average gradient at baseline + (k/m)(x - baseline), "
+        "k = 1..m."
+    )
