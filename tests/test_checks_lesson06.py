@@ -389,3 +389,10 @@ def test_naive_turn_wrong_is_what_the_data_says():
     assert np.mean(blind != data.labels.astype(bool)) == 0.5 and not blind.any()
     synced = captions_true(turned, captions=turn_reference(data.images, data.captions)[1])
     assert np.array_equal(synced, data.labels.astype(bool))
+
+
+def test_naive_turn_wrong_not_answered_yet():
+    from mmcourse.checks import ExerciseNotStarted
+
+    with pytest.raises(ExerciseNotStarted, match="not answered yet"):
+        check("naive_turn_wrong", None)

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..data.augment import hflip_pair as _hflip_pair
 from ..text import PAD_ID, UNK_ID, Vocab, tokenize
-from .core import call_learner, exercise, expect_callable, fail
+from .core import ExerciseNotStarted, call_learner, exercise, expect_callable, fail
 
 LESSON = "06_multimodal_data"
 
@@ -497,6 +497,11 @@ def check_rot90_pair(answer):
 )
 def check_naive_turn_wrong(answer):
     """naive_turn_wrong: a number, the fraction of make_shapes' labels a caption-blind quarter turn makes wrong."""
+    if answer is None:
+        raise ExerciseNotStarted(
+            "not answered yet -- set naive_turn_wrong to your prediction, a number between 0 and 1, "
+            "then run this check."
+        )
     if isinstance(answer, (bool, np.bool_)) or not isinstance(answer, (int, float, np.integer, np.floating)):
         fail(
             f"expected a number -- the fraction of labels made wrong, between 0 and 1 -- but got "
