@@ -269,6 +269,19 @@ def _is_dual_encoder(model: str) -> bool:
     return REGISTRY[model].build.__name__ == "build_dual_encoder"
 
 
+def _numbers(metrics: dict) -> dict:
+    """The plain numbers of `metrics` (what a checkpoint keeps of them)."""
+    return {k: v for k, v in metrics.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+
+
+def _write_run(out, net, metrics: dict, **extra) -> None:
+    """out/model.pt (the model, its numbers and `extra`, atomically) and out/metrics.json (everything)."""
+    from .checkpoint import save_checkpoint
+
+    save_checkpoint(Path(out) / "model.pt", net, metrics=_numbers(metrics), **extra)
+    (Path(out) / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
+
+
 def _expect_contrastive_config(config: TrainConfig) -> None:
     """ValueError unless `config` is one a contrastive run can honour: a dual encoder, no classification-only options."""
     if not _is_dual_encoder(config.model):
@@ -284,7 +297,7 @@ def _train_contrastive(config: TrainConfig, data: dict, device, out, progress: b
     """train_model for a contrastive task: fit_contrastive, then retrieval figures on the test pairs."""
     import torch
 
-    from .checkpoint import build_by_name, save_checkpoint
+    from .checkpoint import build_by_name
     from .data import TensorBatches
     from .train import calibrate_match_head, contrastive_tensors, fit_contrastive, retrieval_metrics
 
@@ -312,17 +325,8 @@ def _train_contrastive(config: TrainConfig, data: dict, device, out, progress: b
         "history": history.to_dict(),
     }
     if out is not None:
-        extra = {
-            "vocab": data["vocab"],
-            "task": config.task,
-            "seed": config.seed,
-            "image_size": config.image_size,
-        }
-        numbers = {
-            k: v for k, v in metrics.items() if isinstance(v, (int, float)) and not isinstance(v, bool)
-        }
-        save_checkpoint(Path(out) / "model.pt", net, metrics=numbers, **extra)
-        (Path(out) / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
+        _write_run(out, net, metrics, vocab=data["vocab"], task=config.task, seed=config.seed,
+                   image_size=config.image_size)  # fmt: skip
     return net, metrics
 
 
@@ -343,7 +347,7 @@ def _train_captioner(config: TrainConfig, data: dict, device, out, progress: boo
     import numpy as np
     import torch
 
-    from .checkpoint import build_by_name, save_checkpoint
+    from .checkpoint import build_by_name
     from .data.roles import ROLES
     from .models.captioner import greedy_decode
     from .vlm import caption_report, fit_captioner, role_confusion
@@ -372,13 +376,8 @@ def _train_captioner(config: TrainConfig, data: dict, device, out, progress: boo
         "history": history,
     }
     if out is not None:
-        extra = {"vocab": data["vocab"], "task": config.task, "seed": config.seed, "image_size": config.image_size,
-                 "roles": list(ROLES)}  # fmt: skip
-        numbers = {
-            k: v for k, v in metrics.items() if isinstance(v, (int, float)) and not isinstance(v, bool)
-        }
-        save_checkpoint(Path(out) / "model.pt", net, metrics=numbers, **extra)
-        (Path(out) / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
+        _write_run(out, net, metrics, vocab=data["vocab"], task=config.task, seed=config.seed,
+                   image_size=config.image_size, roles=list(ROLES))  # fmt: skip
     return net, metrics
 
 
@@ -463,10 +462,7 @@ def train_model(task="shapes", model=None, *, config=None, device="auto", out=No
         "history": history.to_dict(),
     }
     if out is not None:  # the final model (the best epoch's, with restore_best) and its test metrics
-        numbers = {
-            k: v for k, v in metrics.items() if isinstance(v, (int, float)) and not isinstance(v, bool)
-        }
         training = read_checkpoint(checkpoint).get("training")  # keep what --resume needs
-        save_checkpoint(checkpoint, net, metrics=numbers, training=training, **extra)
+        save_checkpoint(checkpoint, net, metrics=_numbers(metrics), training=training, **extra)
         (Path(out) / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
     return net, metrics
