@@ -6,6 +6,8 @@ the course's conventions, and the tests use it to check that every notebook does
 - the first code cell is `COLAB_SETUP_SOURCE` (installs mmcourse on Colab only);
 - a solution cell carries nbgrader metadata (`solution_cell`), and so does the check
   cell after it (`check_cell`), so instructors can grade with nbgrader;
+- a check cell imports `check` itself (`CHECK_IMPORT`), so a learner's cell that rebinds
+  the name (`check = lambda *a: None`) cannot change what the locked cell calls;
 - notebooks are written with a fixed kernelspec, so files do not churn between machines.
 """
 
@@ -76,8 +78,30 @@ def solution_cell(source: str, grade_id: str):
     return cell
 
 
+CHECK_IMPORT = "from mmcourse.checks import check"
+
+
+def check_cell_source(exercise_id: str, answer: str) -> str:
+    """The text of a check cell: `check` imported afresh, then called on the learner's `answer`.
+
+    >>> print(check_cell_source("sigmoid", "sigmoid"))
+    from mmcourse.checks import check
+    <BLANKLINE>
+    check("sigmoid", sigmoid)
+    """
+    return f'{CHECK_IMPORT}\n\ncheck("{exercise_id}", {answer})'
+
+
 def check_cell(source: str, grade_id: str, points: int = 1):
-    """A locked, graded code cell that calls `check(...)`, tagged for nbgrader."""
+    """A locked, graded code cell that calls `check(...)`, tagged for nbgrader.
+
+    The cell begins with `CHECK_IMPORT` (added if `source` lacks it): nbgrader runs the
+    learner's cells and the locked ones in one kernel, so a locked cell that used an
+    earlier cell's `check` would call whatever the learner last bound to that name.
+    """
+    source = source.strip("\n")
+    if not source.startswith(CHECK_IMPORT):
+        source = f"{CHECK_IMPORT}\n\n{source}"
     cell = code_cell(source)
     cell.metadata["nbgrader"] = {
         "grade": True,

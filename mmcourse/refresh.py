@@ -2,7 +2,7 @@
 
 The stored outputs of solutions/ are what nbval compares against in CI, so they are
 written the same way every time: a fresh kernel per notebook, cells run top to bottom,
-execution counts 1, 2, 3, ..., no timing metadata, canonical JSON.
+execution counts 1, 2, 3, ..., consecutive prints joined, no timing metadata, canonical JSON.
 """
 
 from __future__ import annotations
@@ -31,6 +31,28 @@ def execute_notebook(nb, cwd: Path, timeout: int = 600, allow_errors: bool = Fal
     return nb
 
 
+def coalesce_streams(cell) -> None:
+    """Join consecutive stdout (or stderr) outputs of `cell` into one, as they were printed.
+
+    How a kernel splits a cell's printing into messages depends on timing; joined, the
+    stored outputs are the same on every run.
+    """
+    outputs = []
+    for output in cell.get("outputs", []):
+        previous = outputs[-1] if outputs else None
+        if (
+            output.output_type == "stream"
+            and previous is not None
+            and previous.output_type == "stream"
+            and previous.name == output.name
+        ):
+            previous.text += output.text
+        else:
+            outputs.append(output)
+    if "outputs" in cell:
+        cell.outputs = outputs
+
+
 def refresh_solutions(root: Path, names: list[str] | None = None, log=print) -> None:
     """Execute solutions/*.ipynb (or just `names`) in place, storing deterministic outputs."""
     folder = Path(root) / "solutions"
@@ -47,6 +69,7 @@ def refresh_solutions(root: Path, names: list[str] | None = None, log=print) -> 
         execute_notebook(nb, folder, allow_errors=False)
         for cell in nb.cells:
             cell.metadata.pop("execution", None)
+            coalesce_streams(cell)
         nb.metadata.pop("widgets", None)
         temporary = path.with_name(f".{path.name}.tmp")
         temporary.write_text(render(nb), encoding="utf-8")

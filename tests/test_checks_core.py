@@ -15,8 +15,10 @@ def reference_column_means(X):
     return X.mean(axis=1, keepdims=True)
 
 
-def test_correct_answer_prints_one_line_and_returns_true(capsys):
-    assert check("column_means", reference_column_means) is True
+def test_correct_answer_prints_one_line_and_returns_none(capsys):
+    # None, not True: Jupyter would echo a True under the ✓ line, and nbgrader autograde would
+    # warn that the cell's output "True" cannot be read as a score.
+    assert check("column_means", reference_column_means) is None
     out = capsys.readouterr().out
     assert out.startswith("✓ column_means: ") and out.count("\n") == 1
 
@@ -85,7 +87,7 @@ def test_learner_cannot_spoil_the_cases_by_editing_inputs_in_place():
         X[:] = 0
         return means
 
-    assert check("column_means", destructive)
+    assert check("column_means", destructive) is None
 
 
 def test_every_exercise_belongs_to_a_lesson_and_is_checked_in_its_solutions():

@@ -8,7 +8,8 @@ import nbformat
 import pytest
 
 from mmcourse import exercises
-from mmcourse.authoring import solution_cell
+from mmcourse.authoring import CHECK_IMPORT, check_cell, solution_cell
+from mmcourse.checks import ExerciseFailed
 from mmcourse.cli import main as cli
 from mmcourse.exercises import BEGIN, END, ExerciseBuildError, strip_solution_regions
 
@@ -138,6 +139,30 @@ def test_nbgrader_metadata_is_complete_and_unique(path):
         if meta:
             grade_ids.append(meta["grade_id"])
     assert len(grade_ids) == len(set(grade_ids)), "duplicate nbgrader grade_id"
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "solutions").glob("*.ipynb")), ids=lambda p: p.name)
+def test_check_cells_import_check_themselves(path):
+    """A locked cell must not call a `check` that a learner's cell could have rebound."""
+    for cell in nbformat.read(path, as_version=4).cells:
+        if cell.metadata.get("nbgrader", {}).get("grade"):
+            assert cell.source.startswith(CHECK_IMPORT + "\n"), (
+                f"{path.name}, {cell.metadata.nbgrader.grade_id}: a check cell begins with {CHECK_IMPORT!r}; "
+                "build it with mmcourse.authoring.check_cell"
+            )
+
+
+def test_rebinding_check_in_a_solution_cell_does_not_defeat_the_check_cell():
+    nb = nbformat.read(ROOT / "solutions" / "01_neuron.ipynb", as_version=4)
+    cells = {c.metadata.get("nbgrader", {}).get("grade_id"): c.source for c in nb.cells}
+    cheat = "def sigmoid(Z):\n    return Z  # wrong\n\n\ncheck = lambda *args: None\n"
+    namespace = {}
+    exec("import numpy as np\nfrom mmcourse.checks import check", namespace)  # the notebook's setup
+    exec(cheat, namespace)
+    exec(cells["sigmoid-check"].replace(CHECK_IMPORT, ""), namespace)  # the old check cell: fooled
+    with pytest.raises(ExerciseFailed, match="sigmoid"):
+        exec(cells["sigmoid-check"], namespace)
+    assert check_cell('check("sigmoid", sigmoid)', "g").source == cells["sigmoid-check"]
 
 
 def test_solution_cells_are_stubbed_and_outputs_cleared():

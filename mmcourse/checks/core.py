@@ -147,11 +147,13 @@ def _install_hint_display() -> None:
         shell.set_custom_exc((ExerciseFailed,), _show_hint)
 
 
-def check(exercise_id: str, answer: Any) -> bool:
+def check(exercise_id: str, answer: Any) -> None:
     """Check the learner's `answer` to exercise `exercise_id`.
 
-    Prints `✓ id: summary` and returns True when the answer is right; raises
-    ExerciseFailed (an AssertionError) whose message is a hint when it is not.
+    Prints `✓ id: summary` when the answer is right, and returns None, so that a check
+    cell shows its ✓ line and nothing else (a returned True would be echoed by Jupyter,
+    and nbgrader would try to read it as a score). Raises ExerciseFailed (an
+    AssertionError) whose message is a hint when the answer is wrong.
     """
     entry = get_exercise(exercise_id)
     _install_hint_display()
@@ -166,7 +168,6 @@ def check(exercise_id: str, answer: Any) -> bool:
         )
         raise ExerciseFailed(hint, exercise_id) from None
     print(f"✓ {exercise_id}: {summary}")
-    return True
 
 
 # --- helpers for writing checkers -------------------------------------------------
