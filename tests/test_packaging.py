@@ -55,7 +55,7 @@ def test_torch_and_numpy_have_lower_bounds_only(package):
 def test_required_runtime_packages_and_console_script():
     runtime = {_name(r) for r in PYPROJECT["project"]["dependencies"]}
     assert {"numpy", "torch", "matplotlib", "ipywidgets", "jupyterlab", "tqdm", "scikit-learn"} <= runtime
-    assert {"pytest", "nbval", "ruff"} <= {
+    assert {"pytest", "nbval", "ruff", "nbgrader"} <= {
         _name(r) for r in PYPROJECT["project"]["optional-dependencies"]["dev"]
     }
     assert PYPROJECT["project"]["scripts"]["mmcourse"] == "mmcourse.cli:main"
