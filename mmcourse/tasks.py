@@ -340,6 +340,9 @@ def _expect_captioning_config(config: TrainConfig) -> None:
         if getattr(config, name) != default:
             raise ValueError(f"{name}={getattr(config, name)!r} is not available for the task 'captions' (its loop is "
                              f"mmcourse.vlm.fit_captioner); leave it at {default!r}.")  # fmt: skip
+    if config.amp not in ("auto", False):  # "auto" (the CLI's default) and False: full precision
+        raise ValueError(f"amp={config.amp!r} is not available for the task 'captions' (its loop, mmcourse.vlm."
+                         "fit_captioner, trains in full precision); leave it at 'auto'.")  # fmt: skip
 
 
 def _train_captioner(config: TrainConfig, data: dict, device, out, progress: bool, start: float):

@@ -24,6 +24,7 @@ import torch
 from torch import nn
 
 from ..text import Vocab
+from ..validation import expect_positive_int
 from .classifier import resolve_settings
 from .encoders import ImageEncoder
 from .transformer import TransformerBlock
@@ -47,20 +48,22 @@ def teacher_forcing(vocab: Vocab, captions, max_len: int | None = None):
 
     inputs[b] = <bos> w1 ... wn, then <pad> (0); targets[b] = w1 ... wn <eos>, then -100,
     the index cross-entropy ignores: the target at position t is the input at t + 1, and
-    padding positions add nothing to the loss. T = the longest caption + 1 (or max_len).
+    padding positions add nothing to the loss. T = the longest caption + 1 (or max_len: a
+    longer caption is cut, its last target then the next word, not <eos>).
     """
     if not isinstance(vocab, Vocab) or vocab.itos[BOS_ID : EOS_ID + 1] != [BOS, EOS]:
         raise ValueError("vocab must be a caption_vocab (with <bos> = 2 and <eos> = 3).")
     if isinstance(captions, str):
         raise TypeError("captions must be a list of strings, not one string.")
     ids = [vocab.token_ids(c) for c in captions]
-    T = max_len or max(len(s) for s in ids) + 1
+    T = max(len(s) for s in ids) + 1 if max_len is None else expect_positive_int("max_len", max_len)
     inputs = torch.zeros(len(ids), T, dtype=torch.long)
     targets = torch.full((len(ids), T), -100, dtype=torch.long)
     for b, words in enumerate(ids):
-        words = words[: T - 1]
-        inputs[b, : len(words) + 1] = torch.tensor([BOS_ID, *words])
-        targets[b, : len(words) + 1] = torch.tensor([*words, EOS_ID])
+        # a caption cut at T keeps its next word (not <eos>) as its last target
+        sequence = [BOS_ID, *words, EOS_ID][: T + 1]
+        inputs[b, : len(sequence) - 1] = torch.tensor(sequence[:-1])
+        targets[b, : len(sequence) - 1] = torch.tensor(sequence[1:])
     return inputs, targets
 
 
@@ -222,7 +225,8 @@ def beam_search(model, vocab, image, role: int, beam: int = 4, max_len: int = 20
     """The `beam` most likely captions of ONE image (C, H, W) in role id `role`, with their log-probabilities.
 
     Keeps the `beam` best partial captions at every step (by summed log-probability); a caption
-    ends at <eos>. Returns [(caption, log-probability)], best first.
+    ends at <eos>, and the search stops once no partial caption can beat the `beam`-th finished
+    one (or after max_len words). Returns [(caption, log-probability)], best first.
     """
     was_training = model.training
     model.eval()
@@ -242,8 +246,9 @@ def beam_search(model, vocab, image, role: int, beam: int = 4, max_len: int = 20
             (finished if ids[-1] == EOS_ID else alive).append((ids, score))
             if len(alive) == beam:
                 break
-        if not alive or len(finished) >= beam:
-            break
+        finished.sort(key=lambda c: -c[1])
+        if not alive or (len(finished) >= beam and alive[0][1] <= finished[beam - 1][1]):
+            break  # log-probabilities only fall: no partial caption can still beat the beam-th finished one
     model.train(was_training)
     best = sorted(finished + alive, key=lambda c: -c[1])[:beam]
     return [(decode_ids(vocab, [ids[1:]])[0], score) for ids, score in best]
