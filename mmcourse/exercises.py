@@ -1,5 +1,8 @@
 """Generate the learner's notebooks in exercises/ from the solutions in solutions/.
 
+solutions/NN_name.ipynb becomes exercises/NN_name_exercises.ipynb: a name that differs from
+its lesson's notebooks/NN_name.ipynb, so that the two tell apart as tabs in JupyterLab.
+
 solutions/ is the single source of truth. In every code cell, each region
 
     ### BEGIN SOLUTION
@@ -15,7 +18,7 @@ and outputs and execution counts are cleared. These are nbgrader's markers, so a
 instructor can also run nbgrader on the same files.
 
 `build` never destroys a learner's work: exercises/.generated.json records a hash of
-every notebook it wrote. A notebook whose content no longer matches that hash has been
+every notebook it wrote, by that notebook's name. A notebook whose content no longer matches that hash has been
 edited (a learner filled it in), and `build` refuses to overwrite it unless asked to
 with `force=True`, which first copies it to a timestamped backup.
 """
@@ -36,6 +39,7 @@ import nbformat
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 STUB = ("# YOUR CODE HERE", "raise NotImplementedError()")
 MANIFEST = ".generated.json"
+SUFFIX = "_exercises"
 
 _BEGIN_LINE = re.compile(r"^(?P<indent>[ \t]*)### BEGIN SOLUTION\s*$")
 _END_LINE = re.compile(r"^[ \t]*### END SOLUTION\s*$")
@@ -94,6 +98,12 @@ def exercise_notebook(solution: nbformat.NotebookNode, name: str = "notebook") -
     return nb
 
 
+def exercise_name(solution_name: str) -> str:
+    """The learner's notebook for a solutions notebook: '01_neuron.ipynb' -> '01_neuron_exercises.ipynb'."""
+    path = Path(solution_name)
+    return f"{path.stem}{SUFFIX}{path.suffix}"
+
+
 def render(nb: nbformat.NotebookNode) -> str:
     """The canonical text of a notebook, as written to disk."""
     return nbformat.writes(nb) + "\n"
@@ -134,7 +144,7 @@ def plan(root: Path) -> list[Plan]:
     manifest = _load_manifest(exercises_dir)
     plans = []
     for solution in sorted((root / "solutions").glob("*.ipynb")):
-        target = exercises_dir / solution.name
+        target = exercises_dir / exercise_name(solution.name)
         nb = nbformat.read(solution, as_version=4)
         text = render(exercise_notebook(nb, f"solutions/{solution.name}"))
         if not target.exists():
@@ -143,7 +153,7 @@ def plan(root: Path) -> list[Plan]:
             current = target.read_text(encoding="utf-8")
             if current == text:
                 action = "unchanged"
-            elif manifest.get(solution.name) == _digest(current):
+            elif manifest.get(target.name) == _digest(current):
                 action = "update"
             else:
                 action = "refuse"
@@ -182,8 +192,8 @@ def build(root: Path, force: bool = False, log=print) -> list[Plan]:
         if p.action != "unchanged":
             _atomic_write(p.target, p.text)
             log(f"{'wrote' if p.action == 'create' else 'updated'} exercises/{p.target.name}")
-        manifest[p.solution.name] = _digest(p.text)
-    known = {p.solution.name for p in plans}
+        manifest[p.target.name] = _digest(p.text)
+    known = {p.target.name for p in plans}
     manifest = {name: digest for name, digest in sorted(manifest.items()) if name in known}
     _atomic_write(exercises_dir / MANIFEST, json.dumps(manifest, indent=1, sort_keys=True) + "\n")
     return plans
@@ -203,14 +213,23 @@ def check(root: Path) -> list[str]:
             problems.append(
                 f"{name} is out of date with solutions/{p.solution.name} — run `mmcourse exercises build`"
             )
-        elif manifest.get(p.solution.name) != _digest(p.text):
+        elif manifest.get(p.target.name) != _digest(p.text):
             problems.append(
                 f"exercises/{MANIFEST} has no current record of {name} — run `mmcourse exercises build`"
             )
-    expected = {p.target.name for p in plans}
+    expected = {p.target.name: p.solution.name for p in plans}
     for extra in sorted((root / "exercises").glob("*.ipynb")):
-        if extra.name not in expected and ".backup-" not in extra.name:
+        if extra.name in expected or ".backup-" in extra.name:
+            continue
+        renamed = exercise_name(extra.name)
+        if renamed in expected:  # made before exercise notebooks were named NN_name_exercises.ipynb
             problems.append(
-                f"exercises/{extra.name} has no solutions/{extra.name} — delete it or add the solution"
+                f"exercises/{extra.name} is the old name of exercises/{renamed} — if it holds your work, "
+                f"copy your answers into exercises/{renamed}, then delete it"
+            )
+        else:
+            solution = extra.name.replace(f"{SUFFIX}.ipynb", ".ipynb")
+            problems.append(
+                f"exercises/{extra.name} has no solutions/{solution} — delete it or add the solution"
             )
     return problems

@@ -66,7 +66,7 @@ def test_changing_a_solution_without_rebuilding_fails_the_check(course_copy, cap
     nb.cells[0].source += "\n\nA new sentence in the exercise statement."
     nbformat.write(nb, path)
     assert cli(["exercises", "check", "--root", str(course_copy)]) == 1
-    assert f"exercises/{path.name} is out of date" in capsys.readouterr().out
+    assert f"exercises/{exercises.exercise_name(path.name)} is out of date" in capsys.readouterr().out
     assert cli(["exercises", "build", "--root", str(course_copy)]) == 0
     assert cli(["exercises", "check", "--root", str(course_copy)]) == 0
 
@@ -75,7 +75,7 @@ def test_a_new_solution_notebook_without_its_exercise_fails_the_check(course_cop
     first = sorted((course_copy / "solutions").glob("*.ipynb"))[0]
     shutil.copy(first, course_copy / "solutions" / "99_new.ipynb")
     problems = exercises.check(course_copy)
-    assert any("exercises/99_new.ipynb is missing" in p for p in problems)
+    assert any("exercises/99_new_exercises.ipynb is missing" in p for p in problems)
 
 
 def test_build_never_overwrites_a_learners_work(course_copy, capsys):
@@ -99,12 +99,36 @@ def test_build_never_overwrites_a_learners_work(course_copy, capsys):
     assert exercises.check(course_copy) == []
 
 
+def test_exercise_notebooks_are_not_named_like_their_lesson():
+    assert exercises.exercise_name("01_neuron.ipynb") == "01_neuron_exercises.ipynb"
+    for solution in sorted((ROOT / "solutions").glob("*.ipynb")):
+        assert (ROOT / "exercises" / exercises.exercise_name(solution.name)).exists()
+        assert not (ROOT / "exercises" / solution.name).exists(), f"exercises/{solution.name}: the old name"
+
+
+def test_a_notebook_under_its_old_name_is_kept_and_reported(course_copy):
+    """A learner's work in exercises/NN_name.ipynb, from before the rename, is never touched."""
+    new = course_copy / "exercises" / EXERCISE_NOTEBOOKS[0].name
+    old = new.with_name(new.name.replace("_exercises.ipynb", ".ipynb"))
+    shutil.copy(new, old)
+    old.write_text(old.read_text().replace("raise NotImplementedError()", "pass  # my answer"))
+    learners_text = old.read_text()
+    exercises.build(course_copy, log=lambda _: None)
+    assert old.read_text() == learners_text
+    [problem] = exercises.check(course_copy)
+    assert f"exercises/{old.name} is the old name of exercises/{new.name}" in problem
+
+
 def test_build_updates_untouched_notebooks_and_records_them(course_copy):
     name = _edit_first_solution(course_copy)
     plans = exercises.build(course_copy, log=lambda _: None)
     assert {p.solution.name: p.action for p in plans}[name] == "update"
     manifest = json.loads((course_copy / "exercises" / exercises.MANIFEST).read_text())
-    assert set(manifest) == {p.solution.name for p in plans}
+    assert (
+        set(manifest)
+        == {p.target.name for p in plans}
+        == {exercises.exercise_name(p.solution.name) for p in plans}
+    )
 
 
 def test_solution_cells_need_nbgrader_metadata(course_copy):

@@ -18,7 +18,7 @@ pytest.importorskip("nbgrader", reason="nbgrader is a dev dependency: pip instal
 
 ROOT = Path(__file__).resolve().parents[1]
 LESSON = "01_neuron"
-NOTEBOOK = f"{LESSON}.ipynb"  # the released name: the same as the course's exercises/ notebook
+NOTEBOOK = f"{LESSON}_exercises.ipynb"  # the released name: the same as the course's exercises/ notebook
 
 WRONG_SIGMOID = '''def sigmoid(Z):
     """A wrong answer that also tries to switch the check off."""

@@ -34,7 +34,12 @@ def test_first_code_cell_is_the_colab_setup(path):
     assert first_code.source == COLAB_SETUP_SOURCE, (
         f"{_name(path)}: first code cell is not the Colab setup cell"
     )
-    assert re.fullmatch(r"\d\d_[a-z0-9_]+\.ipynb", path.name)
+    # An exercise notebook is not named like its lesson, so that the two tell apart as JupyterLab tabs.
+    if path.parent.name == "exercises":
+        assert re.fullmatch(r"\d\d_[a-z0-9_]+_exercises\.ipynb", path.name), path.name
+        assert (ROOT / "notebooks" / path.name.replace("_exercises.ipynb", ".ipynb")).exists()
+    else:
+        assert re.fullmatch(r"\d\d_[a-z0-9_]+\.ipynb", path.name) and "_exercises" not in path.name
 
 
 @pytest.mark.parametrize("path", LESSONS + EXERCISES, ids=_name)

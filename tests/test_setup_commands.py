@@ -58,7 +58,7 @@ def test_run_py_lab_serves_lesson_00(tmp_path):
         assert "Welcome" in model["content"]["cells"][0]["source"]
         status, body = _get(f"{base}/api/contents/exercises?token={token}")  # the whole course is browsable
         assert status == 200 and any(
-            item["name"] == "00_welcome.ipynb" for item in json.loads(body)["content"]
+            item["name"] == "00_welcome_exercises.ipynb" for item in json.loads(body)["content"]
         )
     finally:
         os.killpg(server.pid, signal.SIGTERM)
