@@ -100,12 +100,26 @@ def run_lab(python: Path, args: list[str]) -> int:
     return subprocess.call(command, cwd=ROOT)
 
 
-def run_tests(python: Path, args: list[str]) -> int:
+def _pytest(python: Path, args: list[str]) -> int:
     code = subprocess.call([str(python), "-m", "pytest", *args], cwd=ROOT)
     if code == 5:
         say("pytest collected no tests -- check the paths or -k expression you passed.")
         return 1
     return code
+
+
+def run_tests(python: Path, args: list[str]) -> int:
+    """pytest with `args`; with none, the whole suite in two phases.
+
+    The test modules run in one process; then the notebooks, whose kernels each compute on
+    one thread (so that every machine gets the same numbers), run two at a time -- one
+    notebook file per worker (pytest-xdist, --dist loadfile) -- so that both cores work.
+    """
+    if args:
+        return _pytest(python, args)
+    tests = _pytest(python, ["tests"])
+    notebooks = _pytest(python, ["-n", "2", "--dist", "loadfile", "notebooks", "solutions"])
+    return tests or notebooks
 
 
 def main(argv: list[str]) -> int:
