@@ -33,7 +33,7 @@ from .models.captioner import greedy_decode, sample_captions, teacher_forcing
 from .train.steps import make_optimizer, make_schedule
 from .validation import expect_positive_int
 
-__all__ = ["parse_all", "style_adherence", "content_truth", "role_knowledge", "role_confusion", "caption_report",
+__all__ = ["parse_all", "style_adherence", "caption_truths", "content_truth", "role_knowledge", "role_confusion", "caption_report",
            "fit_captioner", "caption_loss", "best_of_n"]  # fmt: skip
 
 
@@ -65,9 +65,14 @@ def style_adherence(texts, roles) -> float:
     return float(np.mean([p is not None for p in parse_all(texts, roles)]))
 
 
+def caption_truths(texts, roles, data) -> np.ndarray:
+    """(n,) bool: whether each text parses in its role AND says something true of its scene (data.meta)."""
+    return np.array([_true(p, data, i) for i, p in enumerate(parse_all(texts, roles))], dtype=bool)
+
+
 def content_truth(texts, roles, data) -> float:
-    """The share of texts that parse in their role AND say something true of their scene (data.meta)."""
-    return float(np.mean([_true(p, data, i) for i, p in enumerate(parse_all(texts, roles))]))
+    """The share of texts that parse in their role AND say something true of their scene (caption_truths)."""
+    return float(caption_truths(texts, roles, data).mean())
 
 
 def role_knowledge(texts, roles, data, role: str = "painter") -> float:

@@ -20,6 +20,7 @@ from mmcourse.vlm import (
     best_of_n,
     caption_loss,
     caption_report,
+    caption_truths,
     content_truth,
     fit_captioner,
     parse_all,
@@ -95,6 +96,14 @@ def test_content_truth_needs_the_right_style_and_a_true_content(scenes):
     truth = [caption_is_true(scenes.meta["plain"][j], *(data.meta[k][i] for k in ("colour", "shape", "centre")))
              for i, j in enumerate([1, 0, 2, 3])]  # fmt: skip
     assert content_truth(swapped, ["child"] * 4, data) == pytest.approx(np.mean(truth))
+    # caption_truths gives the same judgements one by one
+    assert caption_truths(texts, ["child", "narrator", "poet", "painter"], data).tolist() == [
+        True,
+        True,
+        False,
+        True,
+    ]
+    assert caption_truths(swapped, ["child"] * 4, data).tolist() == truth
 
 
 def test_role_knowledge_catches_a_wrong_pigment_on_the_right_shape(scenes):
