@@ -3,6 +3,7 @@
 
     python3 run.py lab     create/reuse .venv, install the course, open JupyterLab at lesson 00
     python3 run.py test    create/reuse .venv, install the course and its test tools, run every test
+    python3 run.py site    create/reuse .venv, build the course's website into _build/html/
 
 Anything after the command is passed on: `python3 run.py lab --no-browser --port 8899`,
 `python3 run.py test tests/test_checks_core.py -x`.
@@ -16,9 +17,12 @@ TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu before the first run.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import signal
 import subprocess
 import sys
+import tempfile
 import venv
 from pathlib import Path
 
@@ -26,7 +30,21 @@ ROOT = Path(__file__).resolve().parent
 VENV = Path(os.environ.get("MMCOURSE_VENV", ROOT / ".venv"))
 STAMP = VENV / "mmcourse-install.stamp"
 FIRST_LESSON = "notebooks/00_welcome.ipynb"
-EXTRAS = {"lab": [], "test": ["dev"]}
+EXTRAS = {"lab": [], "test": ["dev"], "site": ["site"]}
+# What JupyterLab shows at /lab the first time: lesson 00 open (JupyterLab restores this
+# "default" workspace, and saves the learner's own layout over it from then on).
+FIRST_WORKSPACE = {
+    "data": {
+        "layout-restorer:data": {
+            "main": {
+                "dock": {"type": "tab-area", "currentIndex": 0, "widgets": [f"notebook:{FIRST_LESSON}"]},
+                "current": f"notebook:{FIRST_LESSON}",
+            },
+        },
+        f"notebook:{FIRST_LESSON}": {"data": {"path": FIRST_LESSON, "factory": "Notebook"}},
+    },
+    "metadata": {"id": "default"},
+}
 
 
 def say(message: str) -> None:
@@ -82,9 +100,57 @@ def ensure_installed(python: Path, extras: list[str]) -> None:
     STAMP.write_text(install_fingerprint(sorted(set(extras) | (have if digest == wanted else set()))) + "\n")
 
 
+def seed_workspaces(python: Path, args: list[str]) -> list[str]:
+    """Make /lab open lesson 00 on a first start; returns the JupyterLab option naming the folder.
+
+    The course keeps its JupyterLab layouts in .venv/lab-workspaces (or the folder given with
+    --LabApp.workspaces_dir=...). While that folder holds no layout, FIRST_WORKSPACE is imported.
+    """
+    given = [a.split("=", 1)[1] for a in args if a.startswith("--LabApp.workspaces_dir=")]
+    folder = Path(given[-1]) if given else VENV / "lab-workspaces"
+    option = [] if given else [f"--LabApp.workspaces_dir={folder}"]
+    if folder.is_dir() and any(folder.glob("*.jupyterlab-workspace")):
+        return option
+    folder.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as scratch:
+        layout = Path(scratch) / "lesson-00.json"
+        layout.write_text(json.dumps(FIRST_WORKSPACE))
+        command = [str(python), "-m", "jupyter", "lab", "workspaces", "import", str(layout)]
+        subprocess.run(
+            [*command, f"--LabWorkspaceImportApp.workspaces_dir={folder}"], cwd=ROOT, capture_output=True
+        )
+    if not any(folder.glob("*.jupyterlab-workspace")):
+        say(f"could not prepare {folder}: /lab will open the Launcher (open lesson 00 from the file browser)")
+    return option
+
+
+def serve(command: list[str]) -> int:
+    """Run `command` and wait for it; SIGTERM, SIGINT and SIGHUP sent to run.py are passed on.
+
+    So `kill PID`, a process manager or a hub stopping run.py stops JupyterLab too, instead of
+    leaving it serving on its port.
+    """
+    child = subprocess.Popen(command, cwd=ROOT)
+
+    def forward(signum, _frame):
+        if child.poll() is None:
+            try:
+                child.send_signal(signum)
+            except (OSError, ValueError):  # gone meanwhile, or a signal Windows cannot send
+                pass
+
+    names = [n for n in ("SIGTERM", "SIGINT", "SIGHUP") if hasattr(signal, n)]
+    previous = {n: signal.signal(getattr(signal, n), forward) for n in names}
+    try:
+        return child.wait()
+    finally:
+        for name, handler in previous.items():
+            signal.signal(getattr(signal, name), handler)
+
+
 def run_lab(python: Path, args: list[str]) -> int:
     # Serve the whole course folder (so exercises/ and solutions/ are in the file browser)
-    # and open lesson 00 in the browser tab.
+    # and open lesson 00 in the browser tab, at / and at /lab alike.
     command = [
         str(python),
         "-m",
@@ -92,12 +158,18 @@ def run_lab(python: Path, args: list[str]) -> int:
         "lab",
         f"--ServerApp.root_dir={ROOT}",
         f"--LabApp.default_url=/lab/tree/{FIRST_LESSON}",
+        *seed_workspaces(python, args),
         *args,
     ]
     if hasattr(os, "geteuid") and os.geteuid() == 0 and "--allow-root" not in args:
         command.append("--allow-root")  # containers and classroom VMs often run as root
     say("starting JupyterLab at lesson 00 -- stop it with Ctrl+C")
-    return subprocess.call(command, cwd=ROOT)
+    return serve(command)
+
+
+def run_site(python: Path, args: list[str]) -> int:
+    """Build the course's website (mmcourse.site; Sphinx + MyST-NB) into _build/html/."""
+    return subprocess.call([str(python), "-m", "mmcourse.site", *args], cwd=ROOT)
 
 
 def _pytest(python: Path, args: list[str]) -> int:
@@ -131,7 +203,8 @@ def main(argv: list[str]) -> int:
     command, rest = argv[0], argv[1:]
     python = ensure_venv()
     ensure_installed(python, EXTRAS[command])
-    return run_lab(python, rest) if command == "lab" else run_tests(python, rest)
+    runner = {"lab": run_lab, "test": run_tests, "site": run_site}[command]
+    return runner(python, rest)
 
 
 if __name__ == "__main__":

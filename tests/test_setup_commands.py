@@ -30,7 +30,9 @@ def _get(url: str):
 def test_run_py_lab_serves_lesson_00(tmp_path):
     port, token = _free_port(), "mmcourse-test-token"
     env = {**os.environ, "MMCOURSE_VENV": str(Path(sys.prefix)), "JUPYTER_RUNTIME_DIR": str(tmp_path)}
+    workspaces = tmp_path / "workspaces"  # not .venv's: a learner's saved layout must not leak in
     args = ["--no-browser", f"--port={port}", "--ServerApp.ip=127.0.0.1", f"--IdentityProvider.token={token}"]
+    args.append(f"--LabApp.workspaces_dir={workspaces}")
     server = subprocess.Popen(
         [sys.executable, "run.py", "lab", *args],
         cwd=ROOT,
@@ -60,12 +62,23 @@ def test_run_py_lab_serves_lesson_00(tmp_path):
         assert status == 200 and any(
             item["name"] == "00_welcome_exercises.ipynb" for item in json.loads(body)["content"]
         )
+        # /lab restores the "default" workspace, which run.py seeded with lesson 00 open
+        status, body = _get(f"{base}/lab/api/workspaces/default?token={token}")
+        layout = json.loads(body)["data"]
+        assert layout["layout-restorer:data"]["main"]["dock"]["widgets"] == [
+            "notebook:notebooks/00_welcome.ipynb"
+        ]
+        # a SIGTERM to run.py alone (as `kill PID` or a hub sends it) stops JupyterLab too
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(timeout=30) == 0
+        with pytest.raises(OSError):
+            _get(f"{base}/api")
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
+        if server.poll() is None:
             os.killpg(server.pid, signal.SIGKILL)
+        else:  # run.py is gone; its JupyterLab must be too (killpg fails on an empty group)
+            with pytest.raises(ProcessLookupError):
+                os.killpg(server.pid, 0)
 
 
 def test_run_py_without_a_command_prints_usage():
