@@ -8,10 +8,15 @@ The logic is plain functions, tested without a browser:
 `NeuronExplorer` wires them to three ipywidgets sliders. Its picture is rendered to PNG
 with matplotlib's Agg canvas and shown in an `ipywidgets.Image`, so the control works
 the same in JupyterLab, Colab and a headless test run, with no matplotlib backend setup.
+The PNG is drawn at the size it is shown (PICTURE_PIXELS, one pixel per CSS pixel), so the
+browser never blows it up, and the sliders, the axes and the legend fit a 1366 x 768 laptop
+screen together. Where no widget can run (a static web page, a notebook viewer), the
+explorer shows its picture as a plain PNG.
 """
 
 from __future__ import annotations
 
+import base64
 import io
 
 import numpy as np
@@ -19,7 +24,17 @@ import numpy as np
 from .numpy_nn.activations import sigmoid
 from .validation import as_float_arrays, expect_shape
 
-__all__ = ["boundary_segment", "neuron_accuracy", "draw_neuron", "render_neuron_png", "NeuronExplorer"]
+__all__ = [
+    "PICTURE_PIXELS",
+    "boundary_segment",
+    "neuron_accuracy",
+    "draw_neuron",
+    "render_neuron_png",
+    "NeuronExplorer",
+]
+
+PICTURE_DPI = 100
+PICTURE_PIXELS = (560, 420)  # (width, height) of the explorer's picture, drawn and shown
 
 
 def _weights(w, b):
@@ -115,17 +130,20 @@ def draw_neuron(ax, X, labels, w, b, limits=(-3.0, 3.0)):
         title=f"w = ({w[0]:.2f}, {w[1]:.2f}), b = {b:.2f}: accuracy {accuracy:.2f}",
     )
     ax.set_aspect("equal")
-    ax.legend(loc="lower right", fontsize=8)
+    ax.legend(loc="lower right", fontsize=9)
     ax.figure.colorbar(shade, ax=ax, label="σ(w·x + b) = P(class 1)")
     return accuracy
 
 
-def render_neuron_png(X, labels, w, b, limits=(-3.0, 3.0), size=(5.2, 4.2)) -> bytes:
-    """The `draw_neuron` picture as PNG bytes (Agg canvas; no pyplot, no backend needed)."""
+def render_neuron_png(X, labels, w, b, limits=(-3.0, 3.0), pixels=PICTURE_PIXELS) -> bytes:
+    """The `draw_neuron` picture as PNG bytes of exactly `pixels` = (width, height).
+
+    Agg canvas: no pyplot, no backend needed.
+    """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    figure = Figure(figsize=size, dpi=90)
+    figure = Figure(figsize=(pixels[0] / PICTURE_DPI, pixels[1] / PICTURE_DPI), dpi=PICTURE_DPI)
     FigureCanvasAgg(figure)
     draw_neuron(figure.add_subplot(), X, labels, w, b, limits)
     figure.tight_layout()
@@ -137,8 +155,8 @@ def render_neuron_png(X, labels, w, b, limits=(-3.0, 3.0), size=(5.2, 4.2)) -> b
 class NeuronExplorer:
     """Sliders for w1, w2 and b of one neuron σ(w·x + b); every move redraws the boundary.
 
-    X: (2, n), one sample per column; labels: (n,) in {0, 1}. Display `explorer.widget`
-    in a notebook. `explorer.set(w1=..., w2=..., b=...)` moves the sliders from code;
+    X: (2, n), one sample per column; labels: (n,) in {0, 1}. Display `explorer` (or
+    `explorer.widget`) in a notebook. `explorer.set(w1=..., w2=..., b=...)` moves the sliders from code;
     `explorer.state` holds the latest w, b, accuracy and boundary segment, and
     `explorer.redraws` counts the redraws (both are what the tests look at).
     """
@@ -158,12 +176,24 @@ class NeuronExplorer:
             "w2": widgets.FloatSlider(value=w[1], description="w₂", **slider),
             "b": widgets.FloatSlider(value=b, description="b", **slider),
         }
-        self.image = widgets.Image(format="png")
+        width, height = PICTURE_PIXELS
+        # a fixed CSS size: in a VBox (a flex column) an image is otherwise stretched to the full width
+        self.image = widgets.Image(
+            format="png", layout=widgets.Layout(width=f"{width}px", height=f"{height}px")
+        )
         self.readout = widgets.HTML()
         self.widget = widgets.VBox([widgets.HBox(list(self.sliders.values())), self.readout, self.image])
         for control in self.sliders.values():
             control.observe(self.update, names="value")
         self.update()
+
+    def _repr_mimebundle_(self, **kwargs):
+        """The widget, with its current picture as a PNG for wherever widgets cannot run."""
+        bundle = self.widget._repr_mimebundle_(**kwargs)
+        data, metadata = bundle if isinstance(bundle, tuple) else (bundle, {})
+        data = {**data, "image/png": base64.b64encode(self.image.value).decode("ascii")}
+        width, height = PICTURE_PIXELS
+        return data, {**metadata, "image/png": {"width": width, "height": height}}
 
     def set(self, **values):
         """Move sliders from code, e.g. `set(w1=1.0, b=-0.5)`; each move triggers `update`."""

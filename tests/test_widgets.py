@@ -78,3 +78,28 @@ def test_explorer_with_the_real_renderer_fills_the_image():
     explorer = NeuronExplorer(X, labels)
     explorer.set(b=1.0)
     assert explorer.image.value[:4] == b"\x89PNG" and explorer.redraws == 2
+
+
+def test_the_picture_is_drawn_at_the_size_it_is_shown():
+    import io
+
+    from PIL import Image
+
+    from mmcourse.widgets import PICTURE_PIXELS
+
+    X, labels = make_blobs(20, seed=1)
+    assert Image.open(io.BytesIO(render_neuron_png(X, labels, [1.0, 1.0], 0.0))).size == PICTURE_PIXELS
+    explorer = NeuronExplorer(X, labels)
+    width, height = PICTURE_PIXELS  # a fixed CSS size: no stretching to the notebook's width
+    assert (explorer.image.layout.width, explorer.image.layout.height) == (f"{width}px", f"{height}px")
+
+
+def test_the_explorer_shows_its_picture_where_widgets_cannot_run():
+    import base64
+
+    X, labels = make_blobs(20, seed=1)
+    explorer = NeuronExplorer(X, labels)
+    data, metadata = explorer._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in data  # JupyterLab, Colab: the sliders
+    assert base64.b64decode(data["image/png"]) == explorer.image.value  # a static page: the picture
+    assert metadata["image/png"] == {"width": 560, "height": 420}
