@@ -35,8 +35,12 @@ def lesson_names(srcdir: Path, lessons: list[str] | None = None) -> list[str]:
     names = sorted(p.stem for p in (srcdir / "notebooks").glob("[0-9][0-9]_*.ipynb"))
     if lessons is None:
         return names
-    picked = [n for n in names if any(x in (n, n[:2]) or x == n[:2].lstrip("0") for x in lessons)]
-    unknown = [x for x in lessons if not any(x in (n, n[:2]) or x == n[:2].lstrip("0") for n in names)]
+
+    def matches(wanted: str, name: str) -> bool:  # "1", "01" and "01_neuron" all name lesson 01
+        return wanted == name or (wanted.isdigit() and f"{int(wanted):02d}" == name[:2])
+
+    picked = [n for n in names if any(matches(x, n) for x in lessons)]
+    unknown = [x for x in lessons if not any(matches(x, n) for n in names)]
     if unknown:
         raise ValueError(
             f"no lesson {', '.join(unknown)} in {srcdir / 'notebooks'}; the lessons are "
