@@ -40,6 +40,7 @@ FIRST_WORKSPACE = {
                 "dock": {"type": "tab-area", "currentIndex": 0, "widgets": [f"notebook:{FIRST_LESSON}"]},
                 "current": f"notebook:{FIRST_LESSON}",
             },
+            "left": {"collapsed": False, "current": "filebrowser", "widgets": ["filebrowser"]},
         },
         f"notebook:{FIRST_LESSON}": {"data": {"path": FIRST_LESSON, "factory": "Notebook"}},
     },
