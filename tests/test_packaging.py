@@ -14,6 +14,8 @@ else:  # pragma: no cover
 ROOT = Path(__file__).resolve().parents[1]
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
 CONDA_TO_PYPI = {"pytorch-cpu": "torch", "pytorch": "torch"}
+# tools the course names to its users, beyond the runtime: nbval executes and checks the notebooks
+COURSE_TOOLS = {"nbval"}
 
 
 def _name(requirement: str) -> str:
@@ -38,7 +40,16 @@ def _conda_packages() -> set[str]:
 def test_environment_yml_names_the_same_packages_as_pyproject():
     runtime = {_name(r) for r in PYPROJECT["project"]["dependencies"]}
     export = {_name(r) for r in PYPROJECT["project"]["optional-dependencies"]["export"]}
-    assert _conda_packages() == runtime | export
+    assert _conda_packages() == runtime | export | COURSE_TOOLS
+
+
+def test_the_course_tools_in_environment_yml_are_dev_tools_with_the_same_lower_bound():
+    dev = {_name(r): r for r in PYPROJECT["project"]["optional-dependencies"]["dev"]}
+    text = (ROOT / "environment.yml").read_text()
+    for tool in COURSE_TOOLS:
+        assert tool in dev, f"{tool} is in environment.yml but not in pyproject's dev extra"
+        bound = dev[tool][len(tool) :]
+        assert re.search(rf"^\s+- {tool}{re.escape(bound)}\s*$", text, flags=re.M), (tool, bound)
 
 
 def test_environment_yml_uses_conda_forge_python_311_and_cpu_torch():
