@@ -566,3 +566,34 @@ def test_mismatch_kinds_split_attribute_changes_into_colour_and_shape():
         sc, ss, _, oc, os_ = parse_caption(data.captions[i])
         assert not {sc, oc} <= set(data.meta["colour"][i]) and {ss, os_} == set(data.meta["shape"][i])
     assert (data.meta["kind"] == "attribute").any()  # the input's own metadata is left as it was
+
+
+# --- concat_data ---------------------------------------------------------------------------------------------------
+
+
+def test_concat_data_keeps_every_sample_in_order():
+    from mmcourse.data import concat_data
+    from mmcourse.data.roles import make_role_captions
+
+    a, b = make_role_captions(5, seed=0), make_role_captions(3, seed=1)
+    both = concat_data(a, b)
+    assert len(both) == 8 and both.captions == a.captions + b.captions
+    np.testing.assert_array_equal(both.images[5:], b.images)
+    np.testing.assert_array_equal(both.labels, np.concatenate([a.labels, b.labels]))
+    assert all(len(column) == 8 for column in both.meta.values()) and both.label_names == a.label_names
+    assert both.meta["plain"][6] == b.meta["plain"][1]
+
+
+def test_concat_data_rejects_parts_that_do_not_fit():
+    from mmcourse.data import concat_data
+    from mmcourse.data.roles import make_role_captions
+
+    roles = make_role_captions(4, seed=0)
+    with pytest.raises(ValueError, match="at least one"):
+        concat_data()
+    with pytest.raises(TypeError, match=r"parts\[1\] must be a MultimodalData"):
+        concat_data(roles, [1, 2])
+    with pytest.raises(ValueError, match=r"parts\[1\] has label_names"):
+        concat_data(roles, make_shapes(4, seed=0))
+    with pytest.raises(ValueError, match="image shape"):
+        concat_data(roles, make_role_captions(4, seed=0, image_size=24))

@@ -15,7 +15,7 @@
 
 # isort: off
 # lessons 04 and 06: the container and the generators
-from .dataset import MultimodalData
+from .dataset import MultimodalData, concat_data
 from .shapes import (
     BAG_OF_WORDS_CEILING,
     COLOURS,
@@ -73,7 +73,7 @@ from .roles import (
 
 __all__ = [
     # lessons 04 and 06
-    "MultimodalData", "COLOURS", "SHAPES", "RELATIONS", "MISMATCH_KINDS", "BAG_OF_WORDS_CEILING",
+    "MultimodalData", "concat_data", "COLOURS", "SHAPES", "RELATIONS", "MISMATCH_KINDS", "BAG_OF_WORDS_CEILING",
     "MIN_IMAGE_SIZE", "make_shapes", "describe", "parse_caption", "caption_is_true", "captions_true",
     "order_blind_oracle", "mismatch_kinds", "object_half_size",
     "NUMBER_WORDS", "make_digit_arithmetic", "make_digit_captions", "digit_pool",

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["MultimodalData"]
+__all__ = ["MultimodalData", "concat_data"]
 
 
 @dataclass
@@ -78,3 +78,33 @@ class MultimodalData:
             "label_name": self.label_names[int(self.labels[i])],
             **row,
         }
+
+
+def concat_data(*parts: MultimodalData) -> MultimodalData:
+    """The samples of `parts`, one set after the other, as one MultimodalData (info from the first).
+
+    The parts must agree on what they hold: the same label names, the same image shape
+    (C, H, W) and the same meta columns -- else a ValueError says which differs.
+    """
+    if not parts:
+        raise ValueError("concat_data needs at least one MultimodalData, but got none.")
+    for i, part in enumerate(parts):
+        if not isinstance(part, MultimodalData):
+            raise TypeError(f"parts[{i}] must be a MultimodalData, but got {type(part).__name__}.")
+    first = parts[0]
+    for i, part in enumerate(parts[1:], start=1):
+        for what, mine, theirs in (
+            ("label_names", tuple(part.label_names), tuple(first.label_names)),
+            ("image shape", part.images.shape[1:], first.images.shape[1:]),
+            ("meta columns", sorted(part.meta), sorted(first.meta)),
+        ):
+            if mine != theirs:
+                raise ValueError(f"parts[{i}] has {what} {mine}, but parts[0] has {theirs}.")
+    return MultimodalData(
+        images=np.concatenate([p.images for p in parts]),
+        captions=[c for p in parts for c in p.captions],
+        labels=np.concatenate([p.labels for p in parts]),
+        label_names=first.label_names,
+        meta={key: np.concatenate([p.meta[key] for p in parts]) for key in first.meta},
+        info=dict(first.info),
+    )
