@@ -15,9 +15,12 @@ Each module holds what one part of the course built, so later lessons can import
 - `mmcourse.train_cli`  -- `mmcourse train`: a thin command line over `tasks.train_model`
 - `mmcourse.robust`     -- missing and corrupted modalities, robustness curves, modality dropout (lesson 09)
 - `mmcourse.explain`    -- saliency on pixels, word importance, modality weights (lesson 09)
-- `mmcourse.export`     -- TorchScript and ONNX export, parity and latency (lesson 09)
+- `mmcourse.export`     -- torch.export (.pt2) and ONNX, parity and latency; TorchScript as legacy (lesson 09)
+- `mmcourse.mobile`     -- ExecuTorch programs (.pte) for phones, and int8 quantisation with PT2E (lesson 09)
+- `mmcourse.deployed`   -- which runtime runs an exported file, and the metadata beside it (lesson 09)
 - `mmcourse.inference`  -- one PNG and one caption through a trained model, as in training (lesson 09)
 - `mmcourse.predict_cli` -- `mmcourse predict CHECKPOINT --image scene.png --caption ...` (lesson 09)
+- `mmcourse.export_cli` -- `mmcourse export CHECKPOINT --to {exported,onnx,executorch} [--int8] --out FILE`
 - `mmcourse.timing`     -- fair timing on a busy machine (best of several runs)
 - `mmcourse.metrics`    -- accuracy and friends, written out so they can be read
 - `mmcourse.env`        -- device choice (CUDA, then MPS, then CPU) and the environment report (lesson 00)

@@ -7,6 +7,7 @@ mmcourse exercises refresh      re-execute solutions/ in place, storing their ou
 mmcourse exercises list         every exercise id with its lesson
 mmcourse train                  train a fusion model on a course task (see mmcourse train --help)
 mmcourse predict                run a trained model on one PNG and one caption (see mmcourse predict --help)
+mmcourse export                 write a checkpoint as .pt2 / .onnx / .pte (ExecuTorch, --int8) for other runtimes
 mmcourse caption                describe one PNG in a requested role with lesson 12's captioner
 """
 
@@ -69,6 +70,12 @@ def _predict(args) -> int:
     return run(args)
 
 
+def _export(args) -> int:
+    from .export_cli import run
+
+    return run(args)
+
+
 def _caption(args) -> int:
     from .caption_cli import run
 
@@ -112,6 +119,17 @@ def make_parser() -> argparse.ArgumentParser:
     )
     add_predict_arguments(predict)
     predict.set_defaults(run=_predict)
+
+    from .export_cli import add_arguments as add_export_arguments  # argparse only: torch loads on use
+
+    exporter = commands.add_parser(
+        "export",
+        help="export a trained model to torch.export (.pt2), ONNX (.onnx) or ExecuTorch (.pte, --int8)",
+        description="Export a trained model for a runtime without the course's code: --to exported (.pt2), "
+        "onnx (.onnx) or executorch (.pte, optionally --int8); the vocabulary goes beside it as FILE.json.",
+    )
+    add_export_arguments(exporter)
+    exporter.set_defaults(run=_export)
 
     from .caption_cli import add_arguments as add_caption_arguments  # argparse only: torch loads on use
 

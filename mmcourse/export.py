@@ -1,21 +1,27 @@
-"""Deployment (lesson 09): export a fusion model to TorchScript and ONNX, check it, time it.
+"""Deployment (lesson 09): a trained fusion model as a file that runs without the course's code.
 
-    exportable = ExportableClassifier(model)                 # the same function, export-friendly
-    export_torchscript(model, "model.ts", images, tokens, lengths)
-    export_onnx(model, "model.onnx", images, tokens, lengths)
-    session = load_onnx("model.onnx")                          # onnxruntime, on the CPU
-    logits = run_onnx(session, images, tokens, lengths)        # NumPy (B, n_classes)
+    example = example_inputs(model, images, tokens, lengths)      # captions padded to the model's width
+    program = export_program(model, "model.pt2", example)         # torch.export: an ExportedProgram
+    export_onnx(model, "model.onnx", example)                     # torch.onnx.export(..., dynamo=True)
+    logits = run_onnx(load_onnx("model.onnx"), *example)          # onnxruntime: NumPy (B, n_classes)
+
+ExecuTorch (`.pte`, fp32 or int8, for phones) lives in mmcourse.mobile; `mmcourse export`
+(mmcourse.export_cli) writes any of the three from a checkpoint.
 
 Why a wrapper: the course's `TextEncoder` packs the padded captions
-(`pack_padded_sequence`), which neither tracing nor ONNX follows faithfully. Because
-padding is on the right and the LSTM reads left to right, running it over the whole
-padded batch and reading each caption's state at its true last step
-(`gather_last(states, lengths)`) gives *exactly* the same vector -- with plain tensor
-operations that export cleanly. `ExportableClassifier` shares the model's weights.
+(`pack_padded_sequence`), which `torch.export` does not follow. Because padding is on
+the right and the LSTM reads left to right, running the LSTM cell over every step of
+the padded caption and keeping each caption's state at its true last word gives
+*exactly* the packed result -- with plain tensor operations (matrix products,
+sigmoid, tanh) that every exporter, runtime and quantiser knows. That loop has a fixed
+number of steps, so an LSTM model is exported for captions padded to a fixed width
+(`caption_width`); a bag-of-words model reads any length up to it. The batch size stays
+free (dynamic) in `.pt2` and `.onnx`.
 
-ONNX needs the optional packages `onnx` and `onnxruntime`
-(`pip install "mmcourse[export]"`); without them the ONNX functions raise an
-ImportError that says so. TorchScript needs nothing beyond PyTorch.
+`ExportableClassifier` shares the model's weights. ONNX needs the optional packages of
+the `export` extra (`pip install "mmcourse[export]"`); without them the ONNX functions
+raise an ImportError that says so. TorchScript (`export_torchscript`) is kept only as a
+legacy format: PyTorch has deprecated it in favour of `torch.export`.
 """
 
 from __future__ import annotations
@@ -30,35 +36,67 @@ import numpy as np
 import torch
 from torch import nn
 
-from .models.encoders import BagOfWordsEncoder, TextEncoder, gather_last, length_mask
+from .models.encoders import BagOfWordsEncoder, TextEncoder, length_mask
 from .models.fusion import EncodedPair
 from .timing import best_time
 
 __all__ = [
+    "EXTRAS",
+    "require",
     "ExportableClassifier",
-    "export_torchscript",
-    "load_torchscript",
+    "lstm_states",
+    "caption_width",
+    "example_inputs",
+    "export_program",
+    "load_program",
     "export_onnx",
     "load_onnx",
     "run_onnx",
+    "export_torchscript",
+    "load_torchscript",
     "max_difference",
     "file_size_kib",
     "latency_table",
 ]
 
 INPUT_NAMES = ("images", "tokens", "lengths")
-INSTALL_HINT = 'pip install "mmcourse[export]"  (or: pip install onnx onnxruntime)'
+EXTRAS = {"onnx": "export", "onnxruntime": "export", "onnxscript": "export", "executorch": "mobile"}
+"""Optional package -> the mmcourse extra that installs it."""
+DEFAULT_WIDTH = 12  # the longest course caption has 10 tokens
 
 
-def _require(module: str):
-    """Import an optional dependency, or raise an ImportError saying how to install it."""
+def require(module: str, purpose: str = "this"):
+    """Import an optional package, or raise an ImportError naming the extra that installs it."""
     try:
         return importlib.import_module(module)
     except ImportError:
+        extra = EXTRAS.get(module.split(".")[0], "export")
         raise ImportError(
-            f"ONNX export and inference need the optional package {module!r}, which is not installed. "
-            f"Install it with: {INSTALL_HINT}"
+            f"{purpose} needs the optional package {module.split('.')[0]!r}, which is not installed. "
+            f'Install it with: pip install "mmcourse[{extra}]"'
         ) from None
+
+
+def lstm_states(lstm: nn.LSTM, x: torch.Tensor) -> torch.Tensor:
+    """A one-layer, batch-first nn.LSTM run step by step: x (B, T, E) -> hidden states (B, T, H).
+
+    The cell of lesson 05, with the LSTM's own weights (gates in PyTorch's order i, f, g, o):
+    z = W_ih x_t + b_ih + W_hh h + b_hh;  c = sigma(f) c + sigma(i) tanh(g);  h = sigma(o) tanh(c).
+    """
+    if lstm.num_layers != 1 or lstm.bidirectional or not lstm.batch_first:
+        raise ValueError("lstm must be a one-layer, one-directional nn.LSTM with batch_first=True.")
+    B, T, _ = x.shape
+    H = lstm.hidden_size
+    inputs = nn.functional.linear(x, lstm.weight_ih_l0, lstm.bias_ih_l0)  # (B, T, 4H): all steps at once
+    h, c, states = x.new_zeros(B, H), x.new_zeros(B, H), []
+    for t in range(T):  # a fixed number of steps: the exported graph is this loop, unrolled
+        step = inputs[:, t : t + 1].reshape(B, 4 * H)  # a slice, not inputs[:, t]: XNNPACK has no 'select'
+        z = step + nn.functional.linear(h, lstm.weight_hh_l0, lstm.bias_hh_l0)  # (B, 4H)
+        i, f, g, o = z[:, :H], z[:, H : 2 * H], z[:, 2 * H : 3 * H], z[:, 3 * H :]
+        c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+        h = torch.sigmoid(o) * torch.tanh(c)
+        states.append(h)
+    return torch.stack(states, dim=1)
 
 
 class ExportableClassifier(nn.Module):
@@ -78,14 +116,15 @@ class ExportableClassifier(nn.Module):
             raise TypeError(f"cannot export a text encoder of type {type(model.text_encoder).__name__}.")
         self.model = model
 
-    def text_features(self, tokens, lengths) -> torch.Tensor:
-        encoder = self.model.text_encoder
-        embedded = encoder.embedding(tokens)  # (B, T, E)
-        if isinstance(encoder, TextEncoder):
-            states, _ = encoder.lstm(embedded)  # (B, T, H): padding sits AFTER each caption's last word
-            return gather_last(states, lengths)  # (B, H), equal to the packed LSTM's h_n
-        mask = length_mask(lengths, tokens.shape[1]).unsqueeze(-1).to(embedded.dtype)  # (B, T, 1)
-        return (embedded * mask).sum(dim=1) / lengths.unsqueeze(-1).to(embedded.dtype)
+    def text_features(self, words, lengths) -> torch.Tensor:
+        """words (B, T, E) embedded, lengths (B,) -> (B, Dt), as the model's text encoder computes it."""
+        T = words.shape[1]
+        if isinstance(self.model.text_encoder, TextEncoder):
+            states = lstm_states(self.model.text_encoder.lstm, words)  # (B, T, H)
+            last = (torch.arange(T)[None, :] == lengths[:, None] - 1).to(states.dtype)  # (B, T): one-hot
+            return (last[:, None, :] @ states)[:, 0]  # (B, H): the state at the last real word
+        mask = length_mask(lengths, T).unsqueeze(-1).to(words.dtype)  # (B, T, 1)
+        return (words * mask).sum(dim=1) / lengths.unsqueeze(-1).to(words.dtype)
 
     def forward(self, images, tokens, lengths):
         """The classifier's own encode -> fuse -> classify, with the text encoded as text_features does."""
@@ -93,66 +132,89 @@ class ExportableClassifier(nn.Module):
         image, grid = model.image_encoder(images, return_grid=True)
         words = model.text_encoder.embedding(tokens)  # (B, T, E)
         mask = length_mask(lengths, tokens.shape[1])  # (B, T), True at real words
-        pair = EncodedPair(image, self.text_features(tokens, lengths), grid, words, mask)
+        pair = EncodedPair(image, self.text_features(words, lengths), grid, words, mask)
         return model.classifier(model.fusion.fuse(pair))
 
 
-def _example(images, tokens, lengths):
-    return images.detach().cpu().float(), tokens.detach().cpu().long(), lengths.detach().cpu().long()
+def caption_width(model: nn.Module) -> int:
+    """The caption width T an exported model reads: the model's max_words, else 12 tokens."""
+    return int(getattr(model, "config", {}).get("max_words", DEFAULT_WIDTH))
 
 
-def export_torchscript(model: nn.Module, path, images, tokens, lengths) -> Path:
-    """Trace the model on an example batch and save it as TorchScript; returns the path.
+def example_inputs(model: nn.Module, images, tokens, lengths, width: int | None = None) -> tuple:
+    """(images, tokens, lengths) on the CPU, with the captions padded with <pad> (0) to `width`.
 
-    Load it back with load_torchscript(path) (torch.jit.load): no Python class needed, any batch size.
+    width: the caption width of the exported model (default caption_width(model)); an
+    LSTM model is unrolled over that many steps. Padding on the right changes nothing the
+    model computes. ValueError if a caption is longer.
     """
-    path = Path(path)
-    wrapper = ExportableClassifier(copy.deepcopy(model).cpu()).eval()  # the caller's model stays where it is
-    with warnings.catch_warnings(), torch.no_grad():
-        warnings.simplefilter("ignore")  # tracer and deprecation warnings: the parity check is the referee
-        traced = torch.jit.trace(wrapper, _example(images, tokens, lengths), check_trace=False)
-        torch.jit.save(traced, str(path))
-    return path
-
-
-def load_torchscript(path):
-    """The TorchScript module saved at `path` (torch.jit.load, without its deprecation warning)."""
-    if not Path(path).is_file():
-        raise FileNotFoundError(f"no TorchScript file at {path}; export one with export_torchscript first.")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        return torch.jit.load(str(path), map_location="cpu")
-
-
-def export_onnx(model: nn.Module, path, images, tokens, lengths, opset: int = 17) -> Path:
-    """Export to ONNX with a dynamic batch size and caption length; returns the path."""
-    _require("onnx")
-    path = Path(path)
-    wrapper = ExportableClassifier(copy.deepcopy(model).cpu()).eval()  # the caller's model stays where it is
-    dynamic = {
-        "images": {0: "batch"},
-        "tokens": {0: "batch", 1: "words"},
-        "lengths": {0: "batch"},
-        "logits": {0: "batch"},
-    }
-    with warnings.catch_warnings(), torch.no_grad():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(
-            wrapper,
-            _example(images, tokens, lengths),
-            str(path),
-            input_names=list(INPUT_NAMES),
-            output_names=["logits"],
-            dynamic_axes=dynamic,
-            opset_version=opset,
-            dynamo=False,
+    width = caption_width(model) if width is None else int(width)
+    tokens = torch.as_tensor(tokens).detach().cpu().long()
+    if tokens.dim() != 2 or tokens.shape[1] > width:
+        raise ValueError(
+            f"tokens must have shape (B, T) with T <= {width} (the exported model's caption width), "
+            f"but have shape {tuple(tokens.shape)}."
         )
+    tokens = nn.functional.pad(tokens, (0, width - tokens.shape[1]))
+    return images.detach().cpu().float(), tokens, torch.as_tensor(lengths).detach().cpu().long()
+
+
+def _wrapper(model):
+    return ExportableClassifier(copy.deepcopy(model).cpu()).eval()  # the caller's model stays where it is
+
+
+def _dynamic_shapes(model, example):
+    """Batch dynamic everywhere; the caption length too where the model allows it (bag of words)."""
+    batch = torch.export.Dim("batch", min=1, max=4096)
+    words = torch.export.Dim.STATIC
+    if not isinstance(model.text_encoder, TextEncoder):  # an LSTM is unrolled over the width
+        words = torch.export.Dim("words", min=1, max=example[1].shape[1])
+    return ({0: batch}, {0: batch, 1: words}, {0: batch})
+
+
+def _quietly(function, *args, **kwargs):
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")  # export warnings (attributes set in forward): parity is the referee
+        return function(*args, **kwargs)
+
+
+def export_program(model: nn.Module, path, example) -> torch.export.ExportedProgram:
+    """torch.export the model (batch size dynamic) and save it to `path` (.pt2); returns the ExportedProgram.
+
+    example: (images, tokens, lengths) from example_inputs, with a batch of at least 2
+    (torch.export treats a size of 1 as a constant).
+    """
+    wrapper = _wrapper(model)
+    program = _quietly(
+        torch.export.export, wrapper, tuple(example), dynamic_shapes=_dynamic_shapes(model, example)
+    )
+    torch.export.save(program, str(path))
+    return program
+
+
+def load_program(path) -> torch.export.ExportedProgram:
+    """The ExportedProgram saved at `path`; call `.module()(images, tokens, lengths)` on it."""
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"no exported program at {path}; export one with export_program first.")
+    return torch.export.load(str(path))
+
+
+def export_onnx(model: nn.Module, path, example, opset: int = 18) -> Path:
+    """Export to ONNX with the dynamo exporter (torch.export underneath), batch size dynamic; returns the path."""
+    require("onnxscript", "ONNX export")
+    path = Path(path)
+    program = _quietly(
+        torch.onnx.export, _wrapper(model), tuple(example), dynamo=True, opset_version=opset,
+        input_names=list(INPUT_NAMES), output_names=["logits"], dynamic_shapes=_dynamic_shapes(model, example),
+        verbose=False,
+    )  # fmt: skip
+    program.save(str(path))
     return path
 
 
 def load_onnx(path, threads: int | None = None):
     """An onnxruntime InferenceSession for the ONNX file at `path`, on the CPU."""
-    ort = _require("onnxruntime")
+    ort = require("onnxruntime", "ONNX inference")
     if not Path(path).is_file():
         raise FileNotFoundError(f"no ONNX file at {path}; export one with export_onnx first.")
     options = ort.SessionOptions()
@@ -164,9 +226,28 @@ def load_onnx(path, threads: int | None = None):
 
 def run_onnx(session, images, tokens, lengths) -> np.ndarray:
     """Logits (B, n_classes) as a NumPy array, from an onnxruntime session."""
-    feeds = dict(zip(INPUT_NAMES, (t.numpy() for t in _example(images, tokens, lengths))))
+    feeds = dict(zip(INPUT_NAMES, (torch.as_tensor(t).cpu().numpy() for t in (images, tokens, lengths))))
+    feeds["images"] = feeds["images"].astype(np.float32)
     names = {i.name for i in session.get_inputs()}
     return session.run(["logits"], {k: v for k, v in feeds.items() if k in names})[0]
+
+
+def export_torchscript(model: nn.Module, path, images, tokens, lengths) -> Path:
+    """LEGACY: trace the model and save it as TorchScript (deprecated by PyTorch in favour of torch.export)."""
+    path = Path(path)
+    example = (images.detach().cpu().float(), tokens.detach().cpu().long(), lengths.detach().cpu().long())
+    traced = _quietly(torch.jit.trace, _wrapper(model), example, check_trace=False)
+    _quietly(torch.jit.save, traced, str(path))
+    return path
+
+
+def load_torchscript(path):
+    """LEGACY: the TorchScript module saved at `path` (torch.jit.load, without its deprecation warning)."""
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"no TorchScript file at {path}; export one with export_torchscript first.")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return torch.jit.load(str(path), map_location="cpu")
 
 
 def max_difference(a, b) -> float:

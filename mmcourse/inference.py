@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["PredictError", "expected_image_size", "load_png", "encode_caption", "predict"]
+__all__ = ["PredictError", "expected_image_size", "load_png", "encode_caption", "predict", "predict_exported"]
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 LABEL_NAMES = {"shapes": ("mismatch", "match"), "shapes-contrastive": ("mismatch", "match")}
@@ -96,13 +96,48 @@ def encode_caption(caption: str, vocab):
     return torch.as_tensor(tokens), torch.as_tensor(lengths)
 
 
+def predict_exported(path, image_path, caption: str):
+    """Probabilities (n_classes,) and the task, from an exported .pt2 / .onnx / .pte and the metadata beside it."""
+    import numpy as np
+    import torch
+
+    from .deployed import load_runner, read_metadata
+    from .text import Vocab
+
+    try:
+        info = read_metadata(path)
+        run = load_runner(path)
+    except (ValueError, FileNotFoundError, ImportError) as error:
+        raise PredictError(str(error)) from None
+    image = load_png(image_path, info["in_channels"], info["image_size"])
+    tokens, lengths = encode_caption(caption, Vocab(info["vocab"]))
+    width = info["caption_width"]
+    if tokens.shape[1] > width:
+        raise PredictError(
+            f"the caption has {tokens.shape[1]} words, but {Path(path).name} reads at most {width}."
+        )
+    # padding on the right changes nothing the model computes
+    tokens = torch.nn.functional.pad(tokens, (0, width - tokens.shape[1]))
+    logits = run(torch.as_tensor(image)[None], tokens, lengths)[0].astype(np.float64)
+    probabilities = np.exp(logits - logits.max())
+    return torch.as_tensor(probabilities / probabilities.sum()), info.get("task")
+
+
 def predict(checkpoint_path, image_path, caption: str) -> dict:
-    """Run the checkpoint's model on one PNG and one caption; returns {task, probabilities, prediction, ...}."""
+    """Run the checkpoint's model on one PNG and one caption; returns {task, probabilities, prediction, ...}.
+
+    checkpoint_path may also be a model written by `mmcourse export` (.pt2, .onnx or .pte),
+    which is then run by its own runtime (mmcourse.deployed).
+    """
     import torch
 
     from .checkpoint import load_checkpoint
+    from .deployed import RUNTIMES
 
     checkpoint_path = Path(checkpoint_path)
+    if checkpoint_path.suffix in RUNTIMES:
+        probabilities, task = predict_exported(checkpoint_path, image_path, caption)
+        return _result(task, caption, probabilities)
     if not checkpoint_path.is_file():
         raise PredictError(f"no checkpoint at {checkpoint_path}; train one with `mmcourse train`.")
     try:
@@ -115,7 +150,10 @@ def predict(checkpoint_path, image_path, caption: str) -> dict:
     tokens, lengths = encode_caption(caption, vocab)
     with torch.no_grad():
         probabilities = model(torch.as_tensor(image)[None], tokens, lengths).softmax(dim=1)[0]
-    task = checkpoint.get("task")
+    return _result(checkpoint.get("task"), caption, probabilities)
+
+
+def _result(task, caption, probabilities) -> dict:
     names = LABEL_NAMES.get(task, tuple(str(k) for k in range(len(probabilities))))
     best = int(probabilities.argmax())
     return {

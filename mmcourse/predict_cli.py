@@ -3,6 +3,7 @@
     mmcourse predict runs/shapes-matcher-seed0/model.pt --image scene.png \\
         --caption "a red circle is left of a blue square"
     match probability: 0.9731
+    mmcourse predict model-int8.pte --image scene.png --caption "..."     # an exported model, by its runtime
 
 For a shapes model it prints the match probability; for a digit task, the predicted
 class and its probability. The last line is always one JSON object. Bad input (see
@@ -25,7 +26,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """The options of `mmcourse predict` (errors become one line, exit code 2)."""
 
     parser.error = lambda message: parser.exit(2, f"{parser.prog}: error: {message}\n")
-    parser.add_argument("checkpoint", type=Path, help="model.pt written by `mmcourse train`")
+    parser.add_argument(
+        "checkpoint", type=Path,
+        help="model.pt written by `mmcourse train`, or a .pt2 / .onnx / .pte written by `mmcourse export`",
+    )  # fmt: skip
     parser.add_argument(
         "--image", type=Path, required=True, help="a PNG of the size the model was trained on"
     )

@@ -1,0 +1,120 @@
+"""mmcourse.mobile: PT2E int8 quantisation -- close to float32, calibration matters, the stored integers are readable.
+
+Lowering to ExecuTorch takes seconds, so the .pte files themselves are made once, in
+tests/test_export_cli.py (through `mmcourse export`), and checked there.
+"""
+
+import sys
+
+import pytest
+import torch
+
+from mmcourse import export
+from mmcourse.export import example_inputs
+from mmcourse.models import build_model
+
+pytest.importorskip("executorch", reason="the optional extra mmcourse[mobile] is not installed")
+from mmcourse import mobile  # noqa: E402
+
+torch.set_num_threads(1)
+
+
+def _batch(B, T=9, seed=0, vocab_size=20):
+    g = torch.Generator().manual_seed(seed)
+    images = torch.rand(B, 3, 16, 16, generator=g)
+    lengths = torch.randint(1, T + 1, (B,), generator=g)
+    lengths[0] = T
+    tokens = torch.randint(2, vocab_size, (B, T), generator=g)
+    tokens[torch.arange(T)[None, :] >= lengths[:, None]] = 0
+    return images, tokens, lengths
+
+
+@pytest.fixture(scope="module")
+def setup():
+    torch.manual_seed(0)
+    model = build_model("early", vocab_size=20).eval()
+    example = example_inputs(model, *_batch(2))
+    calibration = [example_inputs(model, *_batch(64, seed=10 + i)) for i in range(2)]
+    quantized = mobile.quantize_int8(model, example, calibration)
+    return model, example, calibration, quantized
+
+
+def _probabilities(module, batch):
+    with torch.no_grad():
+        return module(*batch).softmax(dim=1)
+
+
+def test_int8_is_close_to_float32_but_not_equal(setup):
+    model, example, calibration, quantized = setup
+    test = _batch(128, seed=99)
+    difference = export.max_difference(
+        _probabilities(quantized, example_inputs(model, *test)), _probabilities(model, test)
+    )
+    assert 1e-6 < difference < 0.05  # rounded, so not exact, but within the parity bound
+
+
+def test_calibrating_on_blank_images_is_worse_than_on_real_ones(setup):
+    """The observers learn each activation's range from what they see: blank images show the wrong range."""
+    model, example, calibration, quantized = setup
+    blank = [(torch.zeros_like(images), tokens, lengths) for images, tokens, lengths in calibration]
+    blank_quantized = mobile.quantize_int8(model, example, blank)
+    test = _batch(128, seed=99)
+    reference = _probabilities(model, test)
+    real_error = export.max_difference(_probabilities(quantized, example_inputs(model, *test)), reference)
+    blank_error = export.max_difference(
+        _probabilities(blank_quantized, example_inputs(model, *test)), reference
+    )
+    assert blank_error > 2 * real_error, (blank_error, real_error)
+    # why: the image input's range was observed as [0, 0], so every real pixel is rounded to 0 -- the
+    # blank-calibrated model no longer sees the image at all, while the real one (and float32) does
+    images, tokens, lengths = example_inputs(model, *test)
+    blanked = (torch.zeros_like(images), tokens, lengths)
+
+    def sees_the_image(module):  # how much the answer moves when the image is blanked
+        return export.max_difference(
+            _probabilities(module, blanked), _probabilities(module, (images, tokens, lengths))
+        )
+
+    assert sees_the_image(blank_quantized) < sees_the_image(quantized) / 10, (
+        sees_the_image(blank_quantized),
+        sees_the_image(quantized),
+    )
+    real_scale = mobile.activation_qparams(quantized)[0][0]  # the image input's scale
+    assert mobile.activation_qparams(blank_quantized)[0][0] < real_scale / 10  # blank pixels: a tiny range
+
+
+def test_the_stored_weights_are_int8_with_one_scale_per_output_channel(setup):
+    model, example, calibration, quantized = setup
+    weights = mobile.quantized_weights(quantized)
+    first = weights[0]  # the first convolution
+    conv = model.image_encoder.features[0].weight
+    assert first["int8"].dtype == torch.int8 and first["int8"].shape == conv.shape
+    assert first["scale"].shape == (conv.shape[0],) and (first["zero_point"] == 0).all()  # symmetric
+    # each channel's largest weight uses the whole range
+    assert (first["int8"].abs().amax(dim=(1, 2, 3)) >= 126).all()
+    assert export.max_difference(first["dequantized"], conv) <= float(first["scale"].max()) / 2 + 1e-7
+    assert len(weights) >= 4  # the convolutions and the linear layers, the LSTM's included
+
+
+def test_activation_parameters_are_valid_int8(setup):
+    pairs = mobile.activation_qparams(setup[3])
+    assert len(pairs) > 10
+    assert all(scale > 0 and -128 <= zero_point <= 127 for scale, zero_point in pairs)
+
+
+def test_export_executorch_wants_one_pair(setup, tmp_path):
+    model, example, *_ = setup
+    with pytest.raises(ValueError, match="one pair"):
+        mobile.export_executorch(model, tmp_path / "m.pte", example)
+
+
+def test_bad_calibration_is_named(setup):
+    model, example, *_ = setup
+    with pytest.raises(ValueError, match="calibration must be"):
+        mobile.quantize_int8(model, example, [])
+
+
+def test_a_missing_executorch_names_the_mobile_extra(monkeypatch, tmp_path):
+    monkeypatch.setitem(sys.modules, "executorch", None)
+    with pytest.raises(ImportError, match=r'pip install "mmcourse\[mobile\]"'):
+        mobile.load_executorch(tmp_path / "m.pte")
