@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parent
 VENV = Path(os.environ.get("MMCOURSE_VENV", ROOT / ".venv"))
 STAMP = VENV / "mmcourse-install.stamp"
 FIRST_LESSON = "notebooks/00_welcome.ipynb"
-EXTRAS = {"lab": [], "test": ["dev"], "site": ["site"]}
+EXTRAS = {"lab": ["export", "mobile"], "test": ["dev", "export", "mobile"], "site": ["site"]}
 # What JupyterLab shows at /lab the first time: lesson 00 open (JupyterLab restores this
 # "default" workspace, and saves the learner's own layout over it from then on).
 FIRST_WORKSPACE = {
