@@ -91,3 +91,13 @@ def test_readme_lesson_table_links_every_lesson_with_its_run_time():
         assert row, f"README's lesson table does not link notebooks/{lesson.name}"
         assert re.search(r"\d+\s*(s|min)\b", row), f"README row for {lesson.name} gives no CPU run time"
         assert "colab.research.google.com/github/" in row and lesson.name in row.split("colab")[-1]
+
+
+def test_the_shipped_checkpoints_go_into_the_package():
+    """mmcourse.assets' .pt files are package data, so a non-editable install (Colab, a wheel) has them."""
+    from mmcourse.assets import ASSETS
+
+    patterns = PYPROJECT["tool"]["setuptools"]["package-data"]["mmcourse.assets"]
+    for asset in ASSETS.values():
+        assert any(Path(asset.file).match(p) for p in patterns), asset.file
+        assert (ROOT / "mmcourse" / "assets" / asset.file).is_file()
