@@ -8,7 +8,9 @@ Sphinx's search.
 
 Execution is cached by MyST-NB (jupyter-cache, in _build/.jupyter_cache): a rebuild runs only the
 lessons whose code changed. After building, `check_site` reads every lesson page and reports a
-page that shows an error or a stderr stream, or that lacks a figure its notebook drew.
+page that shows an error or a stderr stream, or that lacks a figure its notebook drew. An error
+in a cell tagged `raises-exception` is one the lesson makes on purpose: it is not reported, and
+the page labels it "expected error".
 
     python3 run.py site                      # everything (the first time: every lesson runs once)
     python3 run.py site --lessons 00 01      # only lessons 00 and 01 (and the front page)
@@ -28,6 +30,14 @@ __all__ = ["ROOT", "sphinx_config", "build", "page_problems", "check_site", "mai
 ROOT = Path(__file__).resolve().parents[1]
 REPOSITORY = "https://github.com/mmcourse/mmcourse"
 FRONT_PAGE = "README"
+EXPECTED_ERROR_CSS = """\
+/* a cell tagged raises-exception fails on purpose: say so above its traceback */
+div.cell.tag_raises-exception div.output.traceback::before {
+  content: "Expected error \\2014  this cell fails on purpose, to show the message";
+  display: block; font-weight: bold; color: var(--pst-color-info, #0a6); margin-bottom: 0.3em;
+}
+div.cell.tag_raises-exception div.output.traceback { border-left: 4px solid var(--pst-color-info, #0a6); }
+"""
 
 
 def lesson_names(srcdir: Path, lessons: list[str] | None = None) -> list[str]:
@@ -86,6 +96,8 @@ def sphinx_config(srcdir: Path, out: Path, lessons: list[str]) -> dict:
         "nb_mime_priority_overrides": [("html", "application/vnd.jupyter.widget-view+json", None)],
         "nb_ipywidgets_js": {},
         "html_theme": "sphinx_book_theme",
+        "html_static_path": [str(out / "static")],
+        "html_css_files": ["mmcourse.css"],
         "html_title": "mmcourse: multimodal deep learning",
         "html_theme_options": {
             "repository_url": REPOSITORY,
@@ -137,6 +149,8 @@ def build(
     srcdir, out = Path(srcdir).resolve(), Path(out or srcdir / "_build").resolve()
     names = lesson_names(srcdir, lessons)
     config = sphinx_config(srcdir, out, names)
+    (out / "static").mkdir(parents=True, exist_ok=True)
+    (out / "static" / "mmcourse.css").write_text(EXPECTED_ERROR_CSS)
     toc = {
         "lessons": [f"notebooks/{n}" for n in names],
         "exercises": [f"exercises/{n}" for n in exercise_names(srcdir, names)],
@@ -151,6 +165,7 @@ def build(
         parallel=jobs,
         keep_going=False,
     )
+    app.set_html_assets_policy("always")  # MathJax on every page: lesson titles in the sidebar have math
     app.connect("source-read", _add_table_of_contents(toc))
     app.connect("build-finished", _write_index)
     app.build()
@@ -160,11 +175,14 @@ def build(
 
 
 class _OutputScanner(HTMLParser):
-    """Counts the pictures inside cell outputs of a page and notes error and stderr outputs."""
+    """Counts the pictures inside cell outputs of a page and notes error and stderr outputs.
+
+    Errors in a cell tagged raises-exception (made on purpose) are counted apart, as `expected`.
+    """
 
     def __init__(self):
         super().__init__()
-        self.stack, self.images, self.errors, self.stderr = [], 0, 0, 0
+        self.stack, self.images, self.errors, self.expected, self.stderr = [], 0, 0, 0, 0
 
     def handle_starttag(self, tag, attrs):
         classes = set((dict(attrs).get("class") or "").split())
@@ -174,7 +192,9 @@ class _OutputScanner(HTMLParser):
         if tag in ("img", "br", "hr", "input", "meta", "link"):
             return  # void elements: no end tag
         if in_output and "output" in classes:
-            self.errors += "traceback" in classes
+            on_purpose = any("tag_raises-exception" in c for c in self.stack)
+            self.expected += on_purpose and "traceback" in classes
+            self.errors += not on_purpose and "traceback" in classes
             self.stderr += "stderr" in classes
         self.stack.append(classes)
 

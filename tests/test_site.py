@@ -21,10 +21,10 @@ ROOT = Path(__file__).resolve().parents[1]
 PNG = base64.b64encode(b"\x89PNG\r\n\x1a\n").decode()
 
 
-def _page(tmp_path, outputs_html: str) -> Path:
+def _page(tmp_path, outputs_html: str, tags: str = "") -> Path:
     page = tmp_path / "page.html"
     page.write_text(
-        '<html><body><img src="badge.svg"><div class="cell docutils container">'
+        f'<html><body><img src="badge.svg"><div class="cell {tags} docutils container">'
         f'<div class="cell_output docutils container">{outputs_html}</div></div></body></html>'
     )
     return page
@@ -72,6 +72,12 @@ def test_error_and_stderr_outputs_are_reported(tmp_path, css, expected):
     assert expected in problem
 
 
+def test_an_error_the_lesson_makes_on_purpose_is_not_a_problem(tmp_path):
+    traceback = '<div class="output traceback highlight-ipythontb notranslate"><pre>NameError</pre></div>'
+    page = _page(tmp_path, traceback, tags="tag_raises-exception")
+    assert site.page_problems(page, _executed(tmp_path, 0, source="ClassicSketch()")) == []
+
+
 def test_unknown_lesson_numbers_are_named():
     with pytest.raises(ValueError, match=r"no lesson 42 .* the lessons are 00, 01"):
         site.lesson_names(ROOT, ["01", "42"])
@@ -109,6 +115,7 @@ def test_the_front_page_is_the_readme_with_the_lesson_table_and_the_commands(bui
     assert 'href="notebooks/01_neuron.html"' in front and 'href="exercises/01_neuron_exercises.html"' in front
     assert "python3 run.py lab" in text and "python3 run.py test" in text
     assert (built / "searchindex.js").exists() and (built / "search.html").exists()
+    assert "_static/mathjax/tex-chtml.js" in front  # the sidebar's lesson titles have formulas
 
 
 def test_lesson_pages_have_launch_links_math_and_the_widget_picture(built):
@@ -129,12 +136,16 @@ def test_a_planted_bad_lesson_fails_the_check(tmp_path):
     (tmp_path / "notebooks").mkdir()
     (tmp_path / "README.md").write_text("# A course\n\n[The bad lesson](notebooks/98_bad.ipynb)\n")
     notebook = nbformat.v4.new_notebook(
-        metadata={"kernelspec": {"name": "python3", "display_name": "Python 3"}}
+        metadata={
+            "kernelspec": {"name": "python3", "display_name": "Python 3"},
+            "mystnb": {"execution_allow_errors": True},  # so that the untagged error reaches the page
+        }
     )
     notebook.cells = [
         nbformat.v4.new_markdown_cell("# 98 · A bad lesson"),
         nbformat.v4.new_code_cell("import sys\nprint('a message', file=sys.stderr)"),
-        nbformat.v4.new_code_cell("raise ValueError('planted')", metadata={"tags": ["raises-exception"]}),
+        nbformat.v4.new_code_cell("raise ValueError('planted')"),
+        nbformat.v4.new_code_cell("raise KeyError('on purpose')", metadata={"tags": ["raises-exception"]}),
         nbformat.v4.new_code_cell(
             "import matplotlib\nmatplotlib.use('agg')\nimport matplotlib.pyplot as plt\n"
             "from IPython.display import Image, display\nimport io\nbuf = io.BytesIO()\n"
@@ -145,7 +156,8 @@ def test_a_planted_bad_lesson_fails_the_check(tmp_path):
     nbformat.write(notebook, tmp_path / "notebooks" / "98_bad.ipynb")
     html = site.build(None, tmp_path / "_build", srcdir=tmp_path)
     problems = site.check_site(html, ["98_bad"])["98_bad"]
-    assert any("error output" in p for p in problems), problems
+    assert "1 error output(s) (a traceback) on the page" in problems, problems  # not the one on purpose
     assert any("stderr" in p for p in problems), problems
     assert any("0 of its 1 figures" in p for p in problems), problems
     assert json.loads((html.parent / "jupyter_execute/notebooks/98_bad.ipynb").read_text())["cells"]
+    assert "Expected error" in (html / "_static" / "mmcourse.css").read_text()
