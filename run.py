@@ -30,7 +30,12 @@ ROOT = Path(__file__).resolve().parent
 VENV = Path(os.environ.get("MMCOURSE_VENV", ROOT / ".venv"))
 STAMP = VENV / "mmcourse-install.stamp"
 FIRST_LESSON = "notebooks/00_welcome.ipynb"
-EXTRAS = {"lab": ["export", "mobile"], "test": ["dev", "export", "mobile"], "site": ["site"]}
+# `site` runs the lessons, so it gets what `lab` has, and Sphinx
+EXTRAS = {
+    "lab": ["export", "mobile"],
+    "test": ["dev", "export", "mobile"],
+    "site": ["export", "mobile", "site"],
+}
 # What JupyterLab shows at /lab the first time: lesson 00 open (JupyterLab restores this
 # "default" workspace, and saves the learner's own layout over it from then on).
 FIRST_WORKSPACE = {
