@@ -26,9 +26,13 @@ legacy format: PyTorch has deprecated it in favour of `torch.export`.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import importlib
+import io
+import logging
 import os
+import sys
 import warnings
 from pathlib import Path
 
@@ -43,6 +47,7 @@ from .timing import best_time
 __all__ = [
     "EXTRAS",
     "require",
+    "quiet",
     "ExportableClassifier",
     "lstm_states",
     "caption_width",
@@ -68,7 +73,8 @@ DEFAULT_WIDTH = 12  # the longest course caption has 10 tokens
 def require(module: str, purpose: str = "this"):
     """Import an optional package, or raise an ImportError naming the extra that installs it."""
     try:
-        return importlib.import_module(module)
+        with quiet():  # torchao logs the CUDA kernels it cannot load on a CPU machine
+            return importlib.import_module(module)
     except ImportError:
         extra = EXTRAS.get(module.split(".")[0], "export")
         raise ImportError(
@@ -172,9 +178,46 @@ def _dynamic_shapes(model, example):
     return ({0: batch}, {0: batch, 1: words}, {0: batch})
 
 
+CHATTY_LOGGERS = ("torch.onnx", "torch.utils._pytree", "torch.export", "torchao", "executorch")
+
+
+@contextlib.contextmanager
+def quiet(native: bool = False):
+    """Warnings and the exporters' log messages silenced -- the parity checks are the referee.
+
+    native=True also silences what compiled code writes to the process's own stdout and stderr
+    (ExecuTorch's CPU probe, as the runtime starts).
+    """
+    loggers = [logging.getLogger(name) for name in CHATTY_LOGGERS]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.ERROR)
+    saved = {}
+    if native:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        for fd in (1, 2):
+            saved[fd] = os.dup(fd)
+            os.dup2(devnull, fd)
+        os.close(devnull)
+    try:
+        with contextlib.ExitStack() as stack, warnings.catch_warnings(), torch.no_grad():
+            warnings.simplefilter("ignore")
+            if native:  # ... and what it writes through Python's sys.stdout / sys.stderr
+                stack.enter_context(contextlib.redirect_stdout(io.StringIO()))
+                stack.enter_context(contextlib.redirect_stderr(io.StringIO()))
+            yield
+    finally:
+        for fd, copy_of_fd in saved.items():
+            os.dup2(copy_of_fd, fd)
+            os.close(copy_of_fd)
+        for logger, level in zip(loggers, levels):
+            logger.setLevel(level)
+
+
 def _quietly(function, *args, **kwargs):
-    with warnings.catch_warnings(), torch.no_grad():
-        warnings.simplefilter("ignore")  # export warnings (attributes set in forward): parity is the referee
+    with quiet():
         return function(*args, **kwargs)
 
 

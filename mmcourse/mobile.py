@@ -27,13 +27,12 @@ brings torchao); without it these functions raise an ImportError that says so.
 from __future__ import annotations
 
 import copy
-import warnings
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from .export import ExportableClassifier, require
+from .export import ExportableClassifier, quiet, require
 
 __all__ = [
     "quantize_int8",
@@ -81,19 +80,19 @@ def quantize_int8(model, example, calibration) -> torch.fx.GraphModule:
     """
     require("executorch", "int8 quantisation")
     batches = _batches(calibration)
-    from executorch.backends.xnnpack.quantizer.xnnpack_quantizer import (
-        XNNPACKQuantizer,
-        get_symmetric_quantization_config,
-    )
-    from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
+    with quiet():
+        from executorch.backends.xnnpack.quantizer.xnnpack_quantizer import (
+            XNNPACKQuantizer,
+            get_symmetric_quantization_config,
+        )
+        from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
 
     from .export import _dynamic_shapes
 
     wrapper = ExportableClassifier(copy.deepcopy(model).cpu()).eval()
     quantizer = XNNPACKQuantizer().set_global(get_symmetric_quantization_config(is_per_channel=True))
     quantizer.set_filter_function(_holds_weights_or_pools)
-    with warnings.catch_warnings(), torch.no_grad():
-        warnings.simplefilter("ignore")
+    with quiet():
         graph = torch.export.export(wrapper, tuple(example), dynamic_shapes=_dynamic_shapes(model, example))
         observed = prepare_pt2e(graph.module(), quantizer)
         for images, tokens, lengths in batches:
@@ -108,15 +107,15 @@ def export_executorch(model, path, example) -> Path:
     example: ONE pair (images (1, C, H, W), tokens (1, T), lengths (1,)), as the program will be called.
     """
     require("executorch", "ExecuTorch export")
-    from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner
-    from executorch.exir import to_edge_transform_and_lower
+    with quiet():
+        from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner
+        from executorch.exir import to_edge_transform_and_lower
 
     if example[0].shape[0] != 1:
         raise ValueError(f"example must hold one pair (batch 1), but holds {example[0].shape[0]}.")
     if not isinstance(model, torch.fx.GraphModule):  # a float model: the export-friendly forward
         model = ExportableClassifier(copy.deepcopy(model).cpu()).eval()
-    with warnings.catch_warnings(), torch.no_grad():
-        warnings.simplefilter("ignore")
+    with quiet():
         program = torch.export.export(model, tuple(example))
         lowered = to_edge_transform_and_lower(program, partitioner=[XnnpackPartitioner()])
         Path(path).write_bytes(lowered.to_executorch().buffer)
@@ -126,11 +125,12 @@ def export_executorch(model, path, example) -> Path:
 def load_executorch(path):
     """The `forward` method of the ExecuTorch program at `path`, loaded by ExecuTorch's runtime."""
     require("executorch", "ExecuTorch inference")
-    from executorch.runtime import Runtime
-
     if not Path(path).is_file():
         raise FileNotFoundError(f"no ExecuTorch program at {path}; export one with export_executorch first.")
-    return Runtime.get().load_program(str(path)).load_method("forward")
+    with quiet(native=True):  # the runtime's CPU probe writes to stderr as it starts
+        from executorch.runtime import Runtime
+
+        return Runtime.get().load_program(str(path)).load_method("forward")
 
 
 def run_executorch(method, images, tokens, lengths) -> np.ndarray:
