@@ -136,13 +136,12 @@ def _write_index(app, exception):
         )
 
 
-def build(
-    lessons: list[str] | None = None, out: Path | None = None, srcdir: Path = ROOT, jobs: int = 1
-) -> Path:
+def build(lessons: list[str] | None = None, out: Path | None = None, srcdir: Path = ROOT) -> Path:
     """Build the site from `srcdir` (README.md, notebooks/, exercises/) into `out`/html; returns that folder.
 
     lessons: lesson numbers or names to include (None: all). Executed notebooks are cached in
-    `out`/.jupyter_cache and written to `out`/jupyter_execute.
+    `out`/.jupyter_cache and written to `out`/jupyter_execute. The lessons run one after the
+    other (sphinx-mathjax-offline does not declare parallel reading safe, so Sphinx reads serially).
     """
     from sphinx.application import Sphinx
 
@@ -162,7 +161,6 @@ def build(
         str(out / "doctrees"),
         "html",
         confoverrides=config,
-        parallel=jobs,
         keep_going=False,
     )
     app.set_html_assets_policy("always")  # MathJax on every page: lesson titles in the sidebar have math
@@ -261,11 +259,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--lessons", nargs="+", metavar="NN", help="only these lessons, e.g. --lessons 00 01")
     parser.add_argument("--out", type=Path, default=ROOT / "_build", help="build folder (default: _build)")
-    parser.add_argument("--jobs", type=int, default=1, help="documents read (and lessons run) in parallel")
     args = parser.parse_args(argv)
     try:
         names = lesson_names(ROOT, args.lessons)
-        html = build(names, args.out, jobs=args.jobs)
+        html = build(names, args.out)
     except (ValueError, RuntimeError) as error:
         print(f"run.py site: error: {error}", file=sys.stderr)
         return 1
