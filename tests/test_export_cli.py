@@ -21,11 +21,13 @@ torch.set_num_threads(1)
 
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory):
-    """A shapes checkpoint (an untrained "early" model: parity does not need training), a scene, captions."""
+    """A shapes checkpoint, a scene, captions. The model is an untrained bag-of-words "early-bow": parity
+    needs no training, and its small graph lowers to ExecuTorch in a few seconds (the LSTM models' path
+    to a .pte is run by lesson 09 itself, and their torch.export / ONNX graphs by tests/test_export.py)."""
     folder = tmp_path_factory.mktemp("export")
     vocab = load_task("shapes", n_train=64, seed=0)["vocab"]  # what --int8 calibrates with
     torch.manual_seed(0)
-    model = build_model("early", vocab_size=len(vocab), n_classes=2, in_channels=3)
+    model = build_model("early-bow", vocab_size=len(vocab), n_classes=2, in_channels=3)
     with torch.no_grad():  # sharper answers, so that a caption moves the probability far more than the bounds
         model.classifier.weight *= 20
     save_checkpoint(folder / "model.pt", model, vocab=vocab, task="shapes", seed=0)
