@@ -162,7 +162,9 @@ def example_inputs(model: nn.Module, images, tokens, lengths, width: int | None 
             f"but have shape {tuple(tokens.shape)}."
         )
     tokens = nn.functional.pad(tokens, (0, width - tokens.shape[1]))
-    return images.detach().cpu().float(), tokens, torch.as_tensor(lengths).detach().cpu().long()
+    lengths = torch.as_tensor(lengths).detach().cpu().long().clone()
+    # clone: a slice of a larger tensor would carry all of its storage into a saved .pt2's sample inputs
+    return images.detach().cpu().float().clone(), tokens, lengths
 
 
 def _wrapper(model):
