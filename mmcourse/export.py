@@ -171,12 +171,15 @@ def _wrapper(model):
     return ExportableClassifier(copy.deepcopy(model).cpu()).eval()  # the caller's model stays where it is
 
 
-def _dynamic_shapes(model, example):
-    """Batch dynamic everywhere; the caption length too where the model allows it (bag of words)."""
-    batch = torch.export.Dim("batch", min=1, max=4096)
+def _dynamic_shapes(model, example, names: bool = False):
+    """Batch dynamic everywhere; the caption length too where the model allows it (bag of words).
+
+    names=True gives the dimensions as names ("batch", "words"), which the ONNX exporter writes into the file.
+    """
+    batch = "batch" if names else torch.export.Dim("batch", min=1, max=4096)
     words = torch.export.Dim.STATIC
     if not isinstance(model.text_encoder, TextEncoder):  # an LSTM is unrolled over the width
-        words = torch.export.Dim("words", min=1, max=example[1].shape[1])
+        words = "words" if names else torch.export.Dim("words", min=1, max=example[1].shape[1])
     return ({0: batch}, {0: batch, 1: words}, {0: batch})
 
 
@@ -250,7 +253,7 @@ def export_onnx(model: nn.Module, path, example, opset: int = 18) -> Path:
     path = Path(path)
     program = _quietly(
         torch.onnx.export, _wrapper(model), tuple(example), dynamo=True, opset_version=opset,
-        input_names=list(INPUT_NAMES), output_names=["logits"], dynamic_shapes=_dynamic_shapes(model, example),
+        input_names=list(INPUT_NAMES), output_names=["logits"], dynamic_shapes=_dynamic_shapes(model, example, names=True),
         verbose=False,
     )  # fmt: skip
     program.save(str(path))

@@ -104,6 +104,8 @@ def test_onnx_runtime_matches_pytorch_within_1e_4(name, T, tmp_path):
     model = _model(name)
     path = export_onnx(model, tmp_path / "model.onnx", example_inputs(model, *_batch(2, 9)))
     session = load_onnx(path, threads=1)
+    tokens_shape = session.get_inputs()[1].shape  # the dynamic dimensions are named in the file
+    assert tokens_shape == (["batch", 12] if name == "matcher" else ["batch", "words"])
     for B in (1, 64, 5):
         batch = _batch(B, T, seed=B)
         with torch.no_grad():
