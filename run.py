@@ -187,17 +187,18 @@ def _pytest(python: Path, args: list[str]) -> int:
 
 
 def run_tests(python: Path, args: list[str]) -> int:
-    """pytest with `args`; with none, the whole suite in two phases.
+    """pytest with `args`; with none, the whole suite on two workers.
 
-    The test modules run in one process; then the notebooks, whose kernels each compute on
-    one thread (so that every machine gets the same numbers), run two at a time -- one
-    notebook file per worker (pytest-xdist, --dist loadfile) -- so that both cores work.
+    The test modules and the notebooks run in ONE pytest session spread over two worker
+    processes (pytest-xdist), one file per worker at a time (--dist loadfile: a notebook's
+    cells stay together, in order, and a module's fixtures are built once), so that both
+    cores work from the first test to the last. Every worker and every notebook kernel
+    computes on one thread (tests/conftest.py; the lessons set it themselves), so the two
+    never fight over a core and every machine gets the same numbers.
     """
     if args:
         return _pytest(python, args)
-    tests = _pytest(python, ["tests"])
-    notebooks = _pytest(python, ["-n", "2", "--dist", "loadfile", "notebooks", "solutions"])
-    return tests or notebooks
+    return _pytest(python, ["-n", "2", "--dist", "loadfile", "tests", "notebooks", "solutions"])
 
 
 def main(argv: list[str]) -> int:

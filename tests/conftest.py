@@ -1,7 +1,12 @@
 """Fixtures shared by the test modules."""
 
+import os
+
 import pytest
 import torch
+
+if os.environ.get("PYTEST_XDIST_WORKER"):  # `run.py test` runs two workers on two cores: one thread each
+    torch.set_num_threads(1)
 
 
 @pytest.fixture
