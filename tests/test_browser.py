@@ -148,6 +148,22 @@ def _open_notebook_tab(page, name: str):
     page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-MarkdownOutput").first.wait_for(timeout=60_000)
 
 
+def _run_all(page, attempts: int = 3):
+    """Run > Run All Cells, until a cell has started: on a loaded machine a click that lands while the
+    kernel is still connecting can leave every cell unexecuted (seen in CI: "[ ]:" everywhere, kernel idle)."""
+    started = """() => [...document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-InputPrompt')]
+                 .some(p => /\\[(\\*|\\d+)\\]/.test(p.textContent))"""
+    for attempt in range(attempts):
+        page.locator('.lm-MenuBar-itemLabel:text-is("Run")').click()
+        page.locator('.lm-Menu-item:has(.lm-Menu-itemLabel:text-is("Run All Cells"))').click()
+        try:
+            page.wait_for_function(started, timeout=30_000)
+            return
+        except sync_api.TimeoutError:
+            if attempt == attempts - 1:
+                raise
+
+
 def _explorer_image(page):
     return page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) img.widget-image").first
 
@@ -172,8 +188,7 @@ def test_a_learner_opens_the_course_runs_lesson_01_and_stops_the_server(lab, bro
     page.locator(
         ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook-ExecutionIndicator[data-status='idle']"
     ).wait_for(timeout=60_000)
-    page.locator('.lm-MenuBar-itemLabel:text-is("Run")').click()
-    page.locator('.lm-Menu-item:has(.lm-Menu-itemLabel:text-is("Run All Cells"))').click()
+    _run_all(page)
     image = _explorer_image(page)
     image.wait_for(timeout=90_000)
     image.scroll_into_view_if_needed()
