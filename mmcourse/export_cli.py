@@ -74,14 +74,13 @@ def _training_pairs(checkpoint, vocab, n: int):
     """(images, tokens, lengths) of n training pairs of the checkpoint's task, encoded with its vocabulary."""
     import torch
 
-    from .inference import checkpoint_task
     from .tasks import TASKS, load_task
 
-    task = checkpoint_task(checkpoint)
+    task = checkpoint.get("task")
     if task not in TASKS:
         raise ExportError("--int8 calibrates on the training data of the checkpoint's task, "
                           f"but this checkpoint names no course task (task={task!r}).")  # fmt: skip
-    seed = checkpoint.get("seed", dict(checkpoint.get("metrics") or {}).get("seed", 0))
+    seed = checkpoint.get("seed", 0)
     train = load_task(task, n_train=max(n, 64), seed=int(seed))["train"]
     tokens, lengths = vocab.encode(list(train.captions[:n]))
     return torch.as_tensor(train.images[:n]), torch.as_tensor(tokens), torch.as_tensor(lengths)
@@ -103,7 +102,7 @@ def export_checkpoint(args) -> str:
     """Do what `mmcourse export` was asked; returns the line it prints."""
     from . import export
     from .deployed import write_metadata
-    from .inference import checkpoint_task, expected_image_size
+    from .inference import expected_image_size
 
     _check_options(args)
     model, vocab, checkpoint = _load(args.checkpoint)
@@ -123,7 +122,7 @@ def export_checkpoint(args) -> str:
             model = mobile.quantize_int8(model, example, calibration)
         mobile.export_executorch(model, args.out, one)
     write_metadata(
-        args.out, vocab=vocab, task=checkpoint_task(checkpoint), image_size=expected_image_size(checkpoint),
+        args.out, vocab=vocab, task=checkpoint.get("task"), image_size=expected_image_size(checkpoint),
         in_channels=example[0].shape[1], caption_width=example[1].shape[1], int8=args.int8, source=args.checkpoint,
     )  # fmt: skip
     kind = {"exported": "ExportedProgram", "onnx": "ONNX", "executorch": "ExecuTorch"}[args.to]

@@ -19,7 +19,6 @@ from pathlib import Path
 
 __all__ = [
     "PredictError",
-    "checkpoint_task",
     "expected_image_size",
     "load_png",
     "encode_caption",
@@ -35,18 +34,13 @@ class PredictError(ValueError):
     """Bad input for a prediction (a missing file, a wrong size, unknown words); `mmcourse predict` prints it as one line."""
 
 
-def checkpoint_task(checkpoint: dict) -> str | None:
-    """The task a checkpoint was trained on: its "task" entry, or the one its metrics record (shipped assets)."""
-    return checkpoint.get("task") or dict(checkpoint.get("metrics") or {}).get("task")
-
-
 def expected_image_size(checkpoint: dict) -> int | None:
     """H = W of the images the checkpoint's model was trained on (None if unknown)."""
     from .tasks import TASKS
 
     if "image_size" in checkpoint:
         return int(checkpoint["image_size"])
-    task = checkpoint_task(checkpoint)
+    task = checkpoint.get("task")
     return TASKS[task].image_size if task in TASKS else None
 
 
@@ -163,7 +157,7 @@ def predict(checkpoint_path, image_path, caption: str) -> dict:
     tokens, lengths = encode_caption(caption, vocab)
     with torch.no_grad():
         probabilities = model(torch.as_tensor(image)[None], tokens, lengths).softmax(dim=1)[0]
-    return _result(checkpoint_task(checkpoint), caption, probabilities)
+    return _result(checkpoint.get("task"), caption, probabilities)
 
 
 def _result(task, caption, probabilities) -> dict:

@@ -82,6 +82,7 @@ def test_rebuild_writes_a_loadable_checkpoint_with_the_runs_metrics(tmp_path, mo
     checkpoint = read_checkpoint(path)
     assert checkpoint["command"] == "mmcourse train --task captions --model captioner"
     assert checkpoint["metrics"]["n_train"] == 64 and "training" not in checkpoint
+    assert checkpoint["task"] == "captions" and checkpoint["image_size"] == 16  # as the run's own checkpoint
     assert all(not isinstance(v, (dict, list)) for v in checkpoint["metrics"].values())
     assert np.isfinite(checkpoint["metrics"]["test_narrator_style"])
 

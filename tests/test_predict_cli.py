@@ -160,13 +160,12 @@ def test_a_checkpoint_written_by_train_model_works(tmp_path, capsys):
 
 
 def test_a_shipped_asset_is_known_as_a_shapes_model(tmp_path, capsys):
-    """The assets keep their task in their metrics only; predict (and export --int8) read it from there."""
+    """An asset keeps what its run's checkpoint held (task, seed, image size), so predict treats it as one."""
     from mmcourse.assets import asset_path
     from mmcourse.checkpoint import read_checkpoint
-    from mmcourse.inference import checkpoint_task
 
-    assert checkpoint_task({"metrics": {"task": "shapes"}}) == "shapes" and checkpoint_task({}) is None
-    assert checkpoint_task(read_checkpoint(asset_path("shapes-matcher"))) == "shapes"
+    checkpoint = read_checkpoint(asset_path("shapes-matcher"))
+    assert (checkpoint["task"], checkpoint["image_size"], checkpoint["seed"]) == ("shapes", 16, 0)
     data = make_shapes(2, seed=4, image_size=16)
     matplotlib.image.imsave(tmp_path / "scene.png", data.images[0].transpose(1, 2, 0))
     code, out, err = _run(

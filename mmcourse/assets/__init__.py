@@ -81,9 +81,9 @@ def asset_from_run(name: str, run, out=None) -> Path:
     """Write the asset `name` from a finished run's folder (`run`/model.pt and `run`/metrics.json, as
     `mmcourse train --out run` leaves them) to `out` (default: the shipped file); returns the path.
 
-    Keeps the weights, the config, the vocabulary and the run's plain metrics (numbers and
-    strings: the resolved config and the test results), drops the optimiser state, and
-    refuses a run of another task or model than the asset's.
+    Keeps everything the run's checkpoint holds (weights, config, vocabulary, task, seed,
+    image size) but its optimiser state, with the run's plain metrics (numbers and strings:
+    the resolved config and the test results); refuses a run of another task or model.
     """
     import json
 
@@ -95,15 +95,10 @@ def asset_from_run(name: str, run, out=None) -> Path:
         raise ValueError(f"run must be a run of {asset.command!r} for the asset {name!r}, but {str(run)!r} holds "
                          f"task={metrics.get('task')!r}, model={metrics.get('model')!r}.")  # fmt: skip
     trained = read_checkpoint(run / "model.pt")
+    kept = {k: v for k, v in trained.items() if k not in ("format", "version", "training", "metrics")}
     plain = {k: v for k, v in metrics.items() if isinstance(v, (bool, int, float, str)) or v is None}
-    return save_checkpoint(
-        Path(out) if out is not None else asset_path(name),
-        state_dict=trained["state_dict"],
-        config=trained["config"],
-        vocab=trained.get("vocab"),
-        metrics=plain,
-        command=asset.command,
-    )
+    target = Path(out) if out is not None else asset_path(name)
+    return save_checkpoint(target, metrics=plain, command=asset.command, **kept)
 
 
 def rebuild_asset(name: str, device="auto", out=None) -> Path:
