@@ -193,11 +193,16 @@ def run_tests(python: Path, args: list[str]) -> int:
     processes (pytest-xdist), one file per worker at a time (--dist loadfile: a notebook's
     cells stay together, in order, and a module's fixtures are built once), so that both
     cores work from the first test to the last. Every worker and every notebook kernel
-    computes on one thread (tests/conftest.py; the lessons set it themselves), so the two
-    never fight over a core and every machine gets the same numbers.
+    computes on one thread (OMP_NUM_THREADS=1 for the session and its kernels; tests/conftest.py;
+    the lessons that set a thread count set 1), so the two never fight over a core and every
+    machine gets the same numbers.
     """
     if args:
         return _pytest(python, args)
+    # one thread for every process, the notebook kernels included: a kernel on two threads beside the other
+    # worker leaves three threads on two cores, and PyTorch's threads then wait for each other (lesson 08
+    # took minutes instead of seconds)
+    os.environ.update(OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
     return _pytest(python, ["-n", "2", "--dist", "loadfile", "tests", "notebooks", "solutions"])
 
 
