@@ -20,7 +20,10 @@ def test_each_asset_is_a_plain_checkpoint_of_its_command(name):
     assert checkpoint["command"] == ASSETS[name].command
     assert "training" not in checkpoint  # no optimiser state: the file stays small
     assert asset_path(name).stat().st_size < 1_500_000
-    assert checkpoint["metrics"]["task"] == ASSETS[name].task and checkpoint["metrics"]["model"] == ASSETS[name].model
+    assert (
+        checkpoint["metrics"]["task"] == ASSETS[name].task
+        and checkpoint["metrics"]["model"] == ASSETS[name].model
+    )
 
 
 def test_the_matcher_is_lesson_08s_preset_and_still_matches_fresh_scenes():
@@ -83,7 +86,12 @@ def test_rebuild_writes_a_loadable_checkpoint_with_the_runs_metrics(tmp_path, mo
     assert checkpoint["command"] == "mmcourse train --task captions --model captioner"
     assert checkpoint["metrics"]["n_train"] == 64 and "training" not in checkpoint
     assert checkpoint["task"] == "captions" and checkpoint["image_size"] == 16  # as the run's own checkpoint
-    assert all(not isinstance(v, (dict, list)) for v in checkpoint["metrics"].values())
+    plain = {k: v for k, v in checkpoint["metrics"].items() if k != "history"}
+    assert all(not isinstance(v, (dict, list)) for v in plain.values())
+    curves = checkpoint["metrics"]["history"]  # the learning curves: one number per epoch
+    assert len(curves["train_loss"]) == 1 and all(
+        isinstance(v, (list, int, float, bool)) for v in curves.values()
+    )
     assert np.isfinite(checkpoint["metrics"]["test_narrator_style"])
 
 
@@ -93,3 +101,37 @@ def test_from_run_refuses_a_run_of_another_task_in_one_line(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "task='shapes', model='matcher'" in err[0]
     assert not (tmp_path / "x.pt").exists()
+
+
+def test_the_transformer_is_lesson_10s_preset_passes_the_ceiling_and_reads_word_order():
+    from mmcourse.data import BAG_OF_WORDS_CEILING, order_twins
+    from mmcourse.tasks import config_for
+
+    model, vocab, checkpoint = load_asset("shapes-transformer")
+    metrics, preset = checkpoint["metrics"], config_for("shapes", "transformer")
+    assert (
+        metrics["n_train"] == preset.n_train
+        and metrics["lr"] == preset.lr
+        and metrics["target"] == preset.target
+    )
+    assert (
+        checkpoint["config"]["stem"] == "matcher"
+        and checkpoint["config"]["depth"] == preset.model_settings["depth"]
+    )
+    history = metrics["history"]["val_accuracy"]  # the learning curve is kept, for lesson 10's plot
+    assert len(history) <= preset.epochs and history[-1] >= preset.target
+    assert sum(abs(h - BAG_OF_WORDS_CEILING) < 0.04 for h in history) >= 20  # the plateau the lesson shows
+    fresh = make_shapes(600, seed=12345, image_size=16)
+    tokens, lengths = (torch.as_tensor(a) for a in vocab.encode(fresh.captions))
+    images = torch.as_tensor(fresh.images)
+    with torch.no_grad():
+        said = model(images, tokens, lengths).argmax(dim=1).numpy()
+        accuracy = float((said == fresh.labels).mean())
+        true = np.flatnonzero(fresh.labels == 1)
+        swapped, _ = order_twins([fresh.captions[i] for i in true])
+        twin_tokens, twin_lengths = (torch.as_tensor(a) for a in vocab.encode(swapped))
+        twin_said = model(images[true], twin_tokens, twin_lengths).argmax(dim=1).numpy()
+    assert accuracy >= 0.95 and abs(accuracy - metrics["test_accuracy"]) < 0.04, (
+        accuracy
+    )  # the ceiling is 2/3
+    assert np.mean(twin_said == 0) > 0.9  # the swapped twin of a true caption is rejected

@@ -190,3 +190,53 @@ def test_mmcourse_train_trains_the_transformer(tmp_path):
 
     model, _, checkpoint = load_checkpoint(tmp_path / "model.pt")
     assert checkpoint["config"]["name"] == "transformer" and model.fusion.n_patches == 16
+
+
+def test_the_matcher_stem_is_lesson_08s_trained_cnn_and_stays_frozen():
+    from mmcourse.assets import load_asset
+    from mmcourse.models import FrozenEncoder
+
+    matcher = load_asset("shapes-matcher")[0]
+    torch.manual_seed(0)
+    model = build_model("transformer", vocab_size=20, n_classes=2, stem="matcher", depth=1)
+    assert isinstance(model.image_encoder, FrozenEncoder) and model.fusion.n_patches == 16
+    for mine, theirs in zip(
+        model.image_encoder.encoder.state_dict().values(), matcher.image_encoder.state_dict().values()
+    ):
+        torch.testing.assert_close(mine, theirs)
+    before = {k: v.clone() for k, v in model.image_encoder.state_dict().items()}
+    model.train()
+    assert not model.image_encoder.encoder.training  # batch norm keeps the statistics it was trained with
+    images, tokens, lengths = _pair()
+    optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=0.1)
+    torch.nn.functional.cross_entropy(model(images, tokens, lengths), torch.tensor([0, 1, 1])).backward()
+    optimizer.step()
+    assert all(p.grad is None for p in model.image_encoder.parameters())
+    for key, value in model.image_encoder.state_dict().items():
+        torch.testing.assert_close(value, before[key])  # neither the weights nor the running statistics moved
+    assert any(p.grad is not None for p in model.fusion.parameters())  # ... while the fusion learns
+
+
+@pytest.mark.parametrize(
+    "settings, message",
+    [({"stem": "vit"}, "stem must be one of"), ({"stem": "matcher", "dim": 32}, "needs"),
+     ({"stem": "matcher", "image_size": 32}, "16 x 16")],
+)  # fmt: skip
+def test_a_bad_stem_or_a_stem_that_cannot_fit_is_a_clear_error(settings, message):
+    with pytest.raises(ValueError, match=message):
+        build_model("transformer", vocab_size=20, **settings)
+
+
+def test_the_shapes_preset_reads_the_matchers_cnn():
+    from mmcourse.tasks import config_for
+
+    config = config_for("shapes", "transformer")
+    assert config.model_settings["stem"] == "matcher" and config.target is not None
+    assert config_for("digits-captions", "transformer").model_settings.get("stem", "patches") == "patches"
+
+
+def test_the_stems_file_is_the_shipped_matcher():
+    from mmcourse.assets import asset_path
+    from mmcourse.models.transformer import MATCHER_FILE
+
+    assert MATCHER_FILE == asset_path("shapes-matcher") and MATCHER_FILE.is_file()

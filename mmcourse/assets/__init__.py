@@ -46,8 +46,16 @@ class Asset:
 
 
 ASSETS = {
-    "shapes-matcher": Asset("shapes_matcher.pt", "shapes", "matcher", "lesson 08's CNN+LSTM matcher on shapes"),
+    "shapes-matcher": Asset(
+        "shapes_matcher.pt", "shapes", "matcher", "lesson 08's CNN+LSTM matcher on shapes"
+    ),
     "captioner": Asset("captioner.pt", "captions", "captioner", "lesson 12's role captioner, fully trained"),
+    "shapes-transformer": Asset(
+        "shapes_transformer.pt",
+        "shapes",
+        "transformer",
+        "lesson 10's single-stream transformer on shapes, on the matcher's frozen CNN",
+    ),
 }
 
 
@@ -83,7 +91,8 @@ def asset_from_run(name: str, run, out=None) -> Path:
 
     Keeps everything the run's checkpoint holds (weights, config, vocabulary, task, seed,
     image size) but its optimiser state, with the run's plain metrics (numbers and strings:
-    the resolved config and the test results); refuses a run of another task or model.
+    the resolved config and the test results) and its learning curves (metrics["history"]:
+    lists of numbers per epoch); refuses a run of another task or model.
     """
     import json
 
@@ -97,6 +106,10 @@ def asset_from_run(name: str, run, out=None) -> Path:
     trained = read_checkpoint(run / "model.pt")
     kept = {k: v for k, v in trained.items() if k not in ("format", "version", "training", "metrics")}
     plain = {k: v for k, v in metrics.items() if isinstance(v, (bool, int, float, str)) or v is None}
+    if isinstance(metrics.get("history"), dict):  # the learning curves: lists of numbers, per epoch
+        plain["history"] = {k: v for k, v in metrics["history"].items()
+                            if isinstance(v, (bool, int, float)) or v is None
+                            or (isinstance(v, list) and all(isinstance(x, (int, float)) for x in v))}  # fmt: skip
     target = Path(out) if out is not None else asset_path(name)
     return save_checkpoint(target, metrics=plain, command=asset.command, **kept)
 
@@ -113,7 +126,9 @@ def rebuild_asset(name: str, device="auto", out=None) -> Path:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m mmcourse.assets", description="The course's shipped checkpoints.")
+    parser = argparse.ArgumentParser(
+        prog="python -m mmcourse.assets", description="The course's shipped checkpoints."
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("list", help="each asset, its file and the command that makes it")
     rebuild = commands.add_parser("rebuild", help="train an asset's run again and write its file")

@@ -33,7 +33,9 @@ from .matching import MATCHER_DEFAULTS, EvidenceAttentionFusion, WordEvidenceFus
 
 # lesson 10: transformers
 from .transformer import (
+    STEMS,
     TRANSFORMER_DEFAULTS,
+    FrozenEncoder,
     MultiHeadSelfAttention,
     PatchEmbedding,
     SingleStreamFusion,
@@ -95,6 +97,8 @@ __all__ = [
     # lesson 10
     "MultiHeadSelfAttention", "TransformerBlock", "PatchEmbedding", "SingleStreamFusion", "TRANSFORMER_DEFAULTS",
     "build_transformer",
+    "FrozenEncoder",
+    "STEMS",
     # lesson 11
     "info_nce", "DotProductFusion", "CLIP_DEFAULTS", "build_dual_encoder", "embed_images", "embed_texts",
     "similarity_matrix",

@@ -5,6 +5,10 @@
 - `TransformerBlock`: pre-norm, as in GPT-2 and ViT: x + Attention(LN(x)), then x + MLP(LN(x)).
 - `PatchEmbedding`: a ViT's "patches as words": each p x p patch, flattened, through one linear
   map (a Conv2d with kernel = stride = p), kept as a grid (B, dim, H/p, W/p).
+- `FrozenEncoder`: a trained image encoder that is read, not trained (no gradients, always in
+  eval mode) -- `stem="matcher"` makes lesson 08's trained CNN the transformer's eyes, the way
+  BLIP-2 and LLaVA read a frozen pretrained vision encoder (a "hybrid" ViT: the tokens are the
+  cells of a CNN's feature grid, Dosovitskiy et al. 2021, section 3.1).
 - `SingleStreamFusion`: ViLT-style fusion: [CLS] + image patch tokens + word tokens, each with
   a position and a type (image or text) embedding, in ONE sequence through the blocks; the CLS
   token's output is the pair's vector. `build_transformer` puts it in a FusionClassifier.
@@ -13,18 +17,21 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import torch
 from torch import nn
 
 from .classifier import FusionClassifier, resolve_settings
-from .encoders import BagOfWordsEncoder
+from .encoders import BagOfWordsEncoder, ImageEncoder
 from .fusion import EncodedPair, Fusion
 
 __all__ = [
     "MultiHeadSelfAttention",
     "TransformerBlock",
     "PatchEmbedding",
+    "FrozenEncoder",
+    "STEMS",
     "SingleStreamFusion",
     "TRANSFORMER_DEFAULTS",
     "build_transformer",
@@ -103,6 +110,56 @@ class PatchEmbedding(nn.Module):
         return (features, grid) if return_grid else features
 
 
+class FrozenEncoder(nn.Module):
+    """An image encoder used as it was trained: images (B, C, H, W) -> (features, [grid (B, channels, h, w)]).
+
+    Its parameters get no gradients, and `train()` leaves it in eval mode, so its batch-norm
+    statistics stay those it was trained with. Its weights are still part of the model's
+    state_dict, so a checkpoint holds the whole model.
+    """
+
+    def __init__(self, encoder: nn.Module):
+        super().__init__()
+        self.encoder = encoder.eval()
+        for parameter in self.encoder.parameters():
+            parameter.requires_grad_(False)
+        self.in_channels, self.out_dim = encoder.in_channels, encoder.out_dim
+        self.grid_channels = encoder.grid_channels
+
+    def train(self, mode: bool = True):
+        super().train(mode)
+        self.encoder.eval()  # frozen: batch norm keeps its trained statistics
+        return self
+
+    def forward(self, images, return_grid: bool = False):
+        with torch.no_grad():
+            return self.encoder(images, return_grid=return_grid)
+
+
+MATCHER_FILE = Path(__file__).resolve().parents[1] / "assets" / "shapes_matcher.pt"
+"""The shipped "shapes-matcher" (mmcourse.assets.asset_path gives the same path; it is not imported here because
+loading an asset builds models, which would make this module import itself)."""
+
+
+def _matcher_stem() -> FrozenEncoder:
+    """Lesson 08's trained CNN (the shipped "shapes-matcher"), frozen: 16 x 16 scenes -> a 4 x 4 grid of 64 channels."""
+    checkpoint = torch.load(MATCHER_FILE, map_location="cpu", weights_only=True)
+    c = checkpoint["config"]
+    cnn = ImageEncoder(
+        c["in_channels"], tuple(c["image_channels"]), c["image_dim"], batch_norm=True, pools=c["pools"]
+    )
+    prefix = "image_encoder."
+    cnn.load_state_dict(
+        {k[len(prefix) :]: v for k, v in checkpoint["state_dict"].items() if k.startswith(prefix)}
+    )
+    return FrozenEncoder(cnn)
+
+
+STEMS = ("patches", "matcher")
+"""Where the transformer's image tokens come from: "patches" (a PatchEmbedding trained with the model, a
+ViT) or "matcher" (lesson 08's trained CNN, frozen: the cells of its feature grid are the tokens)."""
+
+
 class SingleStreamFusion(Fusion):
     """One sequence for both modalities: [CLS] + patches + words -> `depth` blocks -> CLS output (B, dim).
 
@@ -170,27 +227,44 @@ TRANSFORMER_DEFAULTS = {
     "heads": 4,
     "max_words": 12,
     "positions": True,
+    "stem": "patches",
 }
 
 
 def build_transformer(name: str = "transformer", **config) -> FusionClassifier:
-    """The single-stream transformer as a FusionClassifier: PatchEmbedding + word embeddings + SingleStreamFusion.
+    """The single-stream transformer as a FusionClassifier: image tokens + word embeddings + SingleStreamFusion.
 
     config (all optional, TRANSFORMER_DEFAULTS lists them): n_classes, vocab_size, in_channels,
     image_size (H = W), patch, dim (the width of every token), depth (blocks), heads,
-    max_words (the longest caption, in tokens), positions (False: no position embeddings).
+    max_words (the longest caption, in tokens), positions (False: no position embeddings),
+    stem (STEMS: "patches", a PatchEmbedding of patch x patch pixels trained with the model; or
+    "matcher", lesson 08's trained CNN, frozen -- its 4 x 4 grid of 64 channels are the image
+    tokens, so it needs dim = 64, 3 channels and 16 x 16 images, and `patch` is not used).
     """
     if name != "transformer":
         raise ValueError(f"build_transformer builds the model 'transformer', not {name!r}.")
     c = resolve_settings("transformer", config, TRANSFORMER_DEFAULTS)
-    if c["image_size"] % c["patch"]:
-        raise ValueError(
-            f"patch must divide image_size, but got patch={c['patch']}, image_size={c['image_size']}."
+    if c["stem"] not in STEMS:
+        raise ValueError(f"stem must be one of {STEMS}, but got {c['stem']!r}.")
+    if c["stem"] == "matcher":
+        expected = {"dim": 64, "in_channels": 3, "image_size": 16}
+        wrong = {key: c[key] for key, value in expected.items() if c[key] != value}
+        if wrong:
+            raise ValueError(f"stem='matcher' reads 16 x 16 colour scenes into 64-channel tokens, so it needs "
+                             f"{expected}, but got {wrong}.")  # fmt: skip
+        image, n_patches = _matcher_stem(), (16 // 4) ** 2
+    else:
+        if c["image_size"] % c["patch"]:
+            raise ValueError(
+                f"patch must divide image_size, but got patch={c['patch']}, image_size={c['image_size']}."
+            )
+        image, n_patches = (
+            PatchEmbedding(c["in_channels"], c["dim"], c["patch"]),
+            (c["image_size"] // c["patch"]) ** 2,
         )
-    image = PatchEmbedding(c["in_channels"], c["dim"], c["patch"])
     text = BagOfWordsEncoder(c["vocab_size"], c["dim"])  # its embedding gives the word tokens
-    fusion = SingleStreamFusion(c["dim"], (c["image_size"] // c["patch"]) ** 2, c["max_words"], c["depth"],
-                                c["heads"], positions=bool(c["positions"]))  # fmt: skip
+    fusion = SingleStreamFusion(c["dim"], n_patches, c["max_words"], c["depth"], c["heads"],
+                                positions=bool(c["positions"]))  # fmt: skip
     model = FusionClassifier(image, text, fusion, c["n_classes"])
     model.config = {"name": "transformer", **c}
     return model
