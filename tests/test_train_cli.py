@@ -190,3 +190,14 @@ def test_time_to_target_benchmark_compares_the_transformer_on_the_same_recipe():
                                              model="transformer")  # fmt: skip
     assert run["model"] == "transformer" and run["epochs"] == 1 and run["parameters"] > 0
     assert 0 <= run["test_accuracy"] <= 1
+
+
+def test_time_to_target_benchmark_runs_the_transformer_on_its_own_recipe():
+    torch.set_num_threads(1)
+    bench = _benchmark("bench_time_to_98")
+    run = bench.run(target=0.99, threads=1, max_epochs=1, device="cpu", n_train=128, model="transformer", recipe="own")
+    assert run["recipe"] == "own" and run["epochs"] == 1
+    same = bench.run(target=0.99, threads=1, max_epochs=1, device="cpu", n_train=128, model="transformer")
+    assert run["parameters"] > same["parameters"]  # its own recipe: the matcher's CNN (frozen) and a third block
+    with pytest.raises(ValueError, match="recipe must be"):
+        bench.run(max_epochs=1, n_train=128, recipe="mine")

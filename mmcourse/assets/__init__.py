@@ -4,10 +4,12 @@
     python -m mmcourse.assets rebuild shapes-matcher          # a maintainer makes the file again
     python -m mmcourse.assets from-run captioner runs/captions-captioner-seed0   # ... or ships a finished run
 
-Lesson 12 needs lesson 08's matcher as a judge and a fully trained captioner to fine-tune, but
-training them takes a minute or more each -- longer than the whole lesson may take. So the
-course ships the files that its own commands write (`mmcourse train --task shapes`,
-`mmcourse train --task captions`, each with its preset), made by `rebuild_asset`. They are
+Lesson 12 needs lesson 08's matcher as a judge and a fully trained captioner to fine-tune, and
+lesson 10 a transformer trained on shapes until it passes the bag-of-words ceiling, but training
+them takes a minute or more each (the transformer about five) -- longer than a whole lesson may
+take. So the course ships the files that its own commands write (`mmcourse train --task shapes`,
+`--task shapes --model transformer`, `--task captions`, each with its preset), made by
+`rebuild_asset`; they keep the run's learning curves (metrics["history"]). They are
 ordinary mmcourse checkpoints (mmcourse.checkpoint): plain data, read with
 `weights_only=True`, holding the weights, the config, the vocabulary and the test metrics
 of the run that made them -- and nothing of the optimiser, so they are small.
