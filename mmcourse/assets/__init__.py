@@ -108,10 +108,8 @@ def asset_from_run(name: str, run, out=None) -> Path:
     trained = read_checkpoint(run / "model.pt")
     kept = {k: v for k, v in trained.items() if k not in ("format", "version", "training", "metrics")}
     plain = {k: v for k, v in metrics.items() if isinstance(v, (bool, int, float, str)) or v is None}
-    if isinstance(metrics.get("history"), dict):  # the learning curves: lists of numbers, per epoch
-        plain["history"] = {k: v for k, v in metrics["history"].items()
-                            if isinstance(v, (bool, int, float)) or v is None
-                            or (isinstance(v, list) and all(isinstance(x, (int, float)) for x in v))}  # fmt: skip
+    if isinstance(metrics.get("history"), dict):  # the learning curves: History.to_dict, plain numbers
+        plain["history"] = metrics["history"]
     target = Path(out) if out is not None else asset_path(name)
     return save_checkpoint(target, metrics=plain, command=asset.command, **kept)
 

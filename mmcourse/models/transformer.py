@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 from .classifier import FusionClassifier, resolve_settings
-from .encoders import BagOfWordsEncoder, ImageEncoder
+from .encoders import BagOfWordsEncoder
 from .fusion import EncodedPair, Fusion
 
 __all__ = [
@@ -143,16 +143,12 @@ loading an asset builds models, which would make this module import itself)."""
 
 def _matcher_stem() -> FrozenEncoder:
     """Lesson 08's trained CNN (the shipped "shapes-matcher"), frozen: 16 x 16 scenes -> a 4 x 4 grid of 64 channels."""
+    from .matching import build_matcher
+
     checkpoint = torch.load(MATCHER_FILE, map_location="cpu", weights_only=True)
-    c = checkpoint["config"]
-    cnn = ImageEncoder(
-        c["in_channels"], tuple(c["image_channels"]), c["image_dim"], batch_norm=True, pools=c["pools"]
-    )
-    prefix = "image_encoder."
-    cnn.load_state_dict(
-        {k[len(prefix) :]: v for k, v in checkpoint["state_dict"].items() if k.startswith(prefix)}
-    )
-    return FrozenEncoder(cnn)
+    matcher = build_matcher(**{k: v for k, v in checkpoint["config"].items() if k != "name"})
+    matcher.load_state_dict(checkpoint["state_dict"])
+    return FrozenEncoder(matcher.image_encoder)
 
 
 STEMS = ("patches", "matcher")
