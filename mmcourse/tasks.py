@@ -176,7 +176,7 @@ def load_task(task: str, n_train: int | None = None, seed: int = 0, image_size: 
     Returns a dict: task, seed, image_size; train, val, test (MultimodalData); vocab (built
     from the training captions); model_config (n_classes, in_channels, vocab_size: what
     build_model needs). Shapes pairs are split from one generated set; the digit tasks draw
-    validation and test images from a pool disjoint from the training images.
+    training, validation and test images from three disjoint pools (mmcourse.data.digit_pool).
     """
     import numpy as np
 
@@ -211,7 +211,7 @@ def load_task(task: str, n_train: int | None = None, seed: int = 0, image_size: 
     else:
         make = make_digit_arithmetic if task == "digits-arithmetic" else make_digit_captions
         train = make(n_train, split="train", seed=seed)
-        val = make(facts.n_val, split="test", seed=seed + 1)
+        val = make(facts.n_val, split="val", seed=seed + 1)
         test = make(facts.n_test, split="test", seed=seed + 2)
     vocab = Vocab.build(train.captions)
     config = {
@@ -274,7 +274,13 @@ def resolve_config(task="shapes", model=None, config=None, data=None, **override
     return config
 
 
-CONTRASTIVE_UNSUPPORTED = {"cooldown": 0, "compile": False, "patience": None, "target": None}
+CONTRASTIVE_UNSUPPORTED = {
+    "cooldown": 0,
+    "compile": False,
+    "channels_last": "auto",
+    "patience": None,
+    "target": None,
+}
 
 
 def _is_dual_encoder(model: str) -> bool:

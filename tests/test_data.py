@@ -6,6 +6,7 @@ from collections import Counter, defaultdict
 import numpy as np
 import pytest
 import torch
+from sklearn.datasets import load_digits
 
 from mmcourse.data import (
     BAG_OF_WORDS_CEILING,
@@ -289,8 +290,15 @@ def test_digit_arithmetic_labels_and_captions():
 
 
 def test_digit_pools_never_share_an_image():
-    train, test = digit_pool("train"), digit_pool("test")
-    assert len(set(train) & set(test)) == 0 and len(train) + len(test) == 1797
+    train, val, test = digit_pool("train"), digit_pool("val"), digit_pool("test")
+    assert not set(train) & set(test) and not set(train) & set(val) and not set(val) & set(test)
+    assert len(train) + len(val) + len(test) == 1797
+    assert 140 <= len(val) <= 160 and 290 <= len(test) <= 310  # a third and two thirds of the held-out 25 %
+    labels = load_digits().target
+    for pool in (train, val, test):  # stratified: every digit in every pool
+        assert set(labels[pool]) == set(range(10))
+    with pytest.raises(ValueError, match=r"split must be one of \['train', 'val', 'test'\], but got 'valid'"):
+        digit_pool("valid")
     a, b = make_digit_arithmetic(2000, seed=1), make_digit_arithmetic(2000, split="test", seed=1)
     assert not set(a.meta["image_id"]) & set(b.meta["image_id"])
     c = make_digit_captions(2000, split="test", seed=9)
@@ -509,7 +517,7 @@ def test_make_shapes_options():
 def test_other_bad_input(shapes):
     with pytest.raises(ValueError, match=r"caption_noise must be a probability in \[0, 1\]"):
         make_digit_captions(10, caption_noise=1.2)
-    with pytest.raises(ValueError, match="split must be 'train' or 'test'"):
+    with pytest.raises(ValueError, match=r"split must be one of \['train', 'val', 'test'\], but got 'validation'"):
         make_digit_arithmetic(10, split="validation")
     with pytest.raises(ValueError, match="n must be a positive integer"):
         make_digit_arithmetic(0)

@@ -31,17 +31,7 @@ def test_no_test_or_validation_image_is_a_training_image(task):
     assert not train & _image_keys(data["val"]), f"{name}: a validation image is also a training image"
 
 
-DIGITS_SHARE_A_POOL = pytest.mark.xfail(
-    strict=True,
-    reason="known: the digit tasks draw validation and test pairs from the same image pool, so they share pairs; "
-    "harmless while no digit preset selects on validation (no patience, no restore_best); to fix in issue 13",
-)
-
-
-@pytest.mark.parametrize(
-    "name",
-    [pytest.param(name, marks=DIGITS_SHARE_A_POOL) if name.startswith("digits") else name for name in TASKS],
-)
+@pytest.mark.parametrize("name", list(TASKS))
 def test_no_test_pair_is_a_validation_pair(name):
     data = load_task(name, n_train=600, seed=0)
     assert not _pair_keys(data["val"]) & _pair_keys(data["test"]), (
@@ -49,16 +39,8 @@ def test_no_test_pair_is_a_validation_pair(name):
     )
 
 
-def test_no_digit_preset_selects_on_validation():
-    from mmcourse.tasks import config_for
-
-    for name in ("digits-arithmetic", "digits-captions"):
-        config = config_for(name)
-        assert config.patience is None and config.target is None and not config.restore_best
-
-
-@pytest.mark.parametrize("name", ["shapes", "shapes-contrastive"])
-def test_shapes_keeps_validation_and_test_images_apart(name):
+@pytest.mark.parametrize("name", list(TASKS))
+def test_validation_and_test_share_no_image(name):
     data = load_task(name, n_train=600, seed=0)
     assert not _image_keys(data["val"]) & _image_keys(data["test"])
 

@@ -300,3 +300,50 @@ def test_history_then_joins_two_runs_and_keeps_the_better_best_epoch():
     worse = History({"train_loss": [0.7], "val_accuracy": [0.65], "val_loss": [0.7]}, [1], 0)
     assert first.then(better).best_epoch == 2 and first.then(worse).best_epoch == 1
     assert first.then(better)["train_loss"] == [1.0, 0.8, 0.7] and first.then(better).seconds == [1, 1, 1]
+
+
+class _LayoutProbe(nn.Module):
+    """A one-conv classifier that records whether each batch reached it in channels-last layout."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv, self.head = nn.Conv2d(3, 4, 3, padding=1), nn.Linear(4, 2)
+        self.layouts = []
+
+    def forward(self, images):
+        if self.training:
+            self.layouts.append(images.is_contiguous(memory_format=torch.channels_last))
+        return self.head(self.conv(images).amax(dim=(2, 3)))
+
+
+def test_channels_last_reaches_the_model_even_after_a_transform_that_makes_a_new_batch():
+    images, labels = torch.rand(16, 3, 6, 6), torch.arange(16) % 2
+    batches = TensorBatches(images, labels, batch_size=8, shuffle=False)
+    remade = lambda batch: (batch[0].contiguous(), batch[1])  # noqa: E731  -- back to NCHW, as a torch.cat may
+    model = _LayoutProbe()
+    fit(
+        model,
+        batches,
+        epochs=1,
+        lr=1e-3,
+        device="cpu",
+        progress=False,
+        channels_last=True,
+        train_transform=remade,
+    )
+    assert model.layouts == [True, True]
+    assert model.conv.weight.is_contiguous(memory_format=torch.channels_last)
+    model = _LayoutProbe()
+    fit(model, batches, epochs=1, lr=1e-3, device="cpu", progress=False, train_transform=remade)
+    assert model.layouts == [False, False]  # "auto" on a CPU: the default layout
+
+
+def test_config_channels_last_is_checked_and_reaches_fit():
+    from mmcourse.config import TrainConfig
+
+    with pytest.raises(
+        ValueError, match=r"channels_last must be one of \['auto', True, False\], but got 'yes'"
+    ):
+        TrainConfig(channels_last="yes")
+    assert TrainConfig(channels_last=True).fit_options()["channels_last"] is True
+    assert TrainConfig().fit_options()["channels_last"] == "auto"

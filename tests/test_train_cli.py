@@ -112,6 +112,8 @@ def test_help_documents_every_option():
         (["--negatives", "1.5"], "--negatives: must be a number in [0, 1]"),
         (["--task", "digits-captions", "--negatives", "0.5"], "for the shapes task only"),
         (["--amp", "maybe"], "--amp: invalid choice: 'maybe'"),
+        (["--channels-last", "yes"], "--channels-last: invalid choice: 'yes'"),
+        (["--task", "shapes-contrastive", "--channels-last", "on"], "channels_last=True is not available"),
         (["--device", "tpu"], "valid devices: auto, cpu, cuda, mps"),
     ],
 )

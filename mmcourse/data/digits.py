@@ -11,9 +11,11 @@ Two tasks that bracket what fusion can do:
   but is wrong with probability `caption_noise`; the label is the digit. Each modality
   alone carries the answer, which is where decision-level fusion shines.
 
-The 1,797 digit images are split ONCE, by a fixed seed and stratified by digit, into a
-train pool and a test pool; `split="train"` samples only from the first, `split="test"`
-only from the second, so no digit image is ever in both (meta["image_id"] records which
+The 1,797 digit images are split ONCE, by a fixed seed and stratified by digit, into
+three pools: train (75 %), validation (a third of the rest, 8 %) and test (17 %);
+`split="train"` samples only from the first, `split="val"` only from the second,
+`split="test"` only from the third, so no digit image is in two of them and model
+selection on validation pairs never sees a test image (meta["image_id"] records which
 image each pair uses).
 """
 
@@ -29,7 +31,8 @@ from .dataset import MultimodalData
 __all__ = ["NUMBER_WORDS", "make_digit_arithmetic", "make_digit_captions", "digit_pool"]
 
 NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
-_POOL_SEED = 20240601  # fixed: the train/test partition of the images never changes
+_POOL_SEED = 20240601  # fixed: the partition of the images into pools never changes
+SPLITS = ("train", "val", "test")
 
 
 @lru_cache(maxsize=1)
@@ -42,9 +45,14 @@ def _digits():
 
 
 def digit_pool(split: str = "train", test_fraction: float = 0.25) -> np.ndarray:
-    """The ids (indices into sklearn's 1,797 digits) of the `split` pool, stratified by digit."""
-    if split not in ("train", "test"):
-        raise ValueError(f"split must be 'train' or 'test', but got {split!r}.")
+    """The ids (indices into sklearn's 1,797 digits) of the `split` pool, stratified by digit.
+
+    split: "train", "val" or "test". test_fraction: the share of each digit's images held
+    out of training; the first third of them (by a fixed shuffle) is the validation pool,
+    the other two thirds the test pool.
+    """
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {list(SPLITS)}, but got {split!r}.")
     if (
         isinstance(test_fraction, bool)
         or not isinstance(test_fraction, (int, float))
@@ -55,13 +63,13 @@ def digit_pool(split: str = "train", test_fraction: float = 0.25) -> np.ndarray:
         )
     _, targets = _digits()
     rng = np.random.default_rng(_POOL_SEED)
-    test = []
+    pool = np.zeros(len(targets), dtype=np.int64)  # 0 train, 1 val, 2 test
     for digit in range(10):
         ids = rng.permutation(np.flatnonzero(targets == digit))
-        test.extend(ids[: int(round(test_fraction * len(ids)))].tolist())
-    is_test = np.zeros(len(targets), dtype=bool)
-    is_test[test] = True
-    return np.flatnonzero(is_test if split == "test" else ~is_test)
+        held_out = ids[: int(round(test_fraction * len(ids)))]
+        n_val = len(held_out) // 3
+        pool[held_out[:n_val]], pool[held_out[n_val:]] = 1, 2
+    return np.flatnonzero(pool == SPLITS.index(split))
 
 
 def _draw_images(rng, n, split, test_fraction):

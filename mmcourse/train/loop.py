@@ -46,8 +46,8 @@ def train_epochs(state: TrainState, epochs: int, val_batches=None, *, step_model
         count = 0
         for batch in state.train_batches:
             batch = to_device(batch, device, channels_last)  # 1. move
-            if state.transform is not None:
-                batch = state.transform(batch)  # 2. transform (training batches only)
+            if state.transform is not None:  # 2. transform (training batches only) ...
+                batch = to_device(state.transform(batch), device, channels_last)  # ... in the same layout
             inputs, targets = split_batch(batch)
             loss, logits = train_step(  # 3. step
                 step_model,
