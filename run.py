@@ -3,6 +3,7 @@
 
     python3 run.py lab     create/reuse .venv, install the course, open JupyterLab at lesson 00
     python3 run.py test    create/reuse .venv, install the course and its test tools, run every test
+    python3 run.py test --quick   ... only the test modules (tests/): no lesson, exercise or solution is run
     python3 run.py site    create/reuse .venv, build the course's website into _build/html/
 
 Anything after the command is passed on: `python3 run.py lab --no-browser --port 8899`,
@@ -187,7 +188,7 @@ def _pytest(python: Path, args: list[str]) -> int:
 
 
 def run_tests(python: Path, args: list[str]) -> int:
-    """pytest with `args`; with none, the whole suite on two workers.
+    """pytest with `args`; with none, the whole suite on two workers; with --quick, tests/ alone on two workers.
 
     The test modules and the notebooks run in ONE pytest session spread over two worker
     processes (pytest-xdist), one file per worker at a time (--dist loadfile: a notebook's
@@ -195,15 +196,18 @@ def run_tests(python: Path, args: list[str]) -> int:
     cores work from the first test to the last. Every worker and every notebook kernel
     computes on one thread (OMP_NUM_THREADS=1 for the session and its kernels; tests/conftest.py;
     the lessons that set a thread count set 1), so the two never fight over a core and every
-    machine gets the same numbers.
+    machine gets the same numbers. `--quick` (a first check while editing the library) skips the
+    notebooks and solutions; more pytest options may follow it (`--quick -k checks`).
     """
-    if args:
+    quick = bool(args) and args[0] == "--quick"
+    if args and not quick:
         return _pytest(python, args)
     # one thread for every process, the notebook kernels included: a kernel on two threads beside the other
     # worker leaves three threads on two cores, and PyTorch's threads then wait for each other (lesson 08
     # took minutes instead of seconds)
     os.environ.update(OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
-    return _pytest(python, ["-n", "2", "--dist", "loadfile", "tests", "notebooks", "solutions"])
+    paths = ["tests"] if quick else ["tests", "notebooks", "solutions"]
+    return _pytest(python, ["-n", "2", "--dist", "loadfile", *paths, *args[1:]])
 
 
 def main(argv: list[str]) -> int:

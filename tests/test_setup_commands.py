@@ -89,3 +89,21 @@ def test_run_py_lab_serves_lesson_00(tmp_path):
 def test_run_py_without_a_command_prints_usage():
     result = subprocess.run([sys.executable, "run.py"], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 2 and "python3 run.py lab" in result.stdout
+
+
+def test_run_py_test_runs_everything_or_with_quick_the_test_modules_alone(monkeypatch):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("run_py", ROOT / "run.py")
+    run_py = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(run_py)
+    calls = []
+    monkeypatch.setattr(run_py, "_pytest", lambda python, args: calls.append(args) or 0)
+    monkeypatch.setenv("OMP_NUM_THREADS", "8")
+    assert run_py.run_tests(Path("python"), []) == 0
+    assert calls[-1] == ["-n", "2", "--dist", "loadfile", "tests", "notebooks", "solutions"]
+    assert os.environ["OMP_NUM_THREADS"] == "1"  # one thread per worker and kernel
+    run_py.run_tests(Path("python"), ["--quick", "-k", "checks"])
+    assert calls[-1] == ["-n", "2", "--dist", "loadfile", "tests", "-k", "checks"]
+    run_py.run_tests(Path("python"), ["tests/test_data.py", "-x"])
+    assert calls[-1] == ["tests/test_data.py", "-x"]  # anything else goes to pytest as it is
