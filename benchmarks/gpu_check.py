@@ -114,6 +114,7 @@ def main(argv=None) -> list:
             run = bench.run(
                 target=0.98, threads=torch.get_num_threads(), device=str(device), amp=amp, compile=compile,
                 batch_size=batch_size, max_epochs=1 if quick else 20, n_train=256 if quick else None, stop_early=True,
+                channels_last=channels_last,  # the configuration's layout, not the preset's 'auto' (on for CUDA)
             )  # fmt: skip
             row.update(
                 {f"time_to_98_{k}": v for k, v in run.items() if k not in ("device", "threads", "target")}

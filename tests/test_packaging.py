@@ -101,3 +101,35 @@ def test_the_shipped_checkpoints_go_into_the_package():
     for asset in ASSETS.values():
         assert any(Path(asset.file).match(p) for p in patterns), asset.file
         assert (ROOT / "mmcourse" / "assets" / asset.file).is_file()
+
+
+def test_lesson_00_parts_table_adds_up_the_lessons_stated_run_times():
+    import importlib.util
+    import json
+
+    import nbformat
+
+    spec = importlib.util.spec_from_file_location(
+        "bench_notebooks", ROOT / "benchmarks" / "bench_notebooks.py"
+    )
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    stated_seconds = bench.stated_seconds  # the same parser the run-time benchmark uses
+
+    welcome = json.loads((ROOT / "notebooks" / "00_welcome.ipynb").read_text(encoding="utf-8"))
+    table = "".join(
+        next(c["source"] for c in welcome["cells"] if "| part | lessons |" in "".join(c["source"]))
+    )
+    rows = re.findall(
+        r"^\| [IV]+ · [^|]+\| (\d\d)–(\d\d) \| about (\d+)(?:–\d+)? (s|min) \|", table, re.MULTILINE
+    )
+    assert len(rows) == 4, table
+    for first, last, stated, unit in rows:
+        total = 0.0
+        for number in range(int(first), int(last) + 1):
+            path = next((ROOT / "notebooks").glob(f"{number:02d}_*.ipynb"))
+            total += stated_seconds(nbformat.read(path, as_version=4))
+        claimed = float(stated) * (60 if unit == "min" else 1)
+        assert abs(claimed - total) <= 0.25 * total, (
+            f"lessons {first}-{last}: the table says {claimed:.0f} s, their stated times add up to {total:.0f} s"
+        )
