@@ -377,3 +377,43 @@ def test_late_fusion_weights_references_pass(answer, capsys):
 def test_late_fusion_weights_mistakes_get_their_hint(wrong, fragment):
     with pytest.raises(ExerciseFailed, match=fragment.replace("(", r"\(").replace(")", r"\)")):
         check("late_fusion_weights", wrong)
+
+
+# --- early_fusion_on_shapes (a prediction) ---------------------------------------------------
+
+
+@pytest.mark.parametrize("prediction", [0.5, 0.45, 0.55, 1 / 2])
+def test_early_fusion_on_shapes_accepts_about_chance(prediction, capsys):
+    check("early_fusion_on_shapes", lambda: prediction)
+    assert "about chance" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "prediction, fragment",
+    [
+        (2 / 3, "the BEST a model blind to position"),  # the ceiling taken for a forecast
+        (0.7, "the BEST a model blind to position"),
+        (0.85, "cross-attention's league"),  # "fusion is fusion"
+        (0.99, "cross-attention's league"),
+        (0.2, "well below chance"),
+        (55, "a percentage? write 0.7 for 70 %"),
+        (-0.5, "between 0 and 1"),
+        ("chance", "return the accuracy you expect as a number"),
+        (True, "return the accuracy you expect as a number"),
+        (None, "did you forget `return`"),
+    ],
+)
+def test_early_fusion_on_shapes_wrong_predictions_get_their_hint(prediction, fragment):
+    with pytest.raises(ExerciseFailed) as failure:
+        check("early_fusion_on_shapes", lambda: prediction)
+    assert fragment in str(failure.value), str(failure.value)
+
+
+def test_early_fusion_on_shapes_stub_says_not_started_and_a_value_is_not_a_function():
+    def stub():
+        raise NotImplementedError()
+
+    with pytest.raises(ExerciseFailed, match="not written yet"):
+        check("early_fusion_on_shapes", stub)
+    with pytest.raises(ExerciseFailed, match="not the result of calling it"):
+        check("early_fusion_on_shapes", 0.5)

@@ -1,4 +1,4 @@
-"""Checks for lesson 07 (fusion strategies): `early_fusion`, `late_fusion`, `gated_fusion`.
+"""Checks for lesson 07 (fusion strategies): early, late, gated, tensor fusion, and one prediction.
 
 The learner's functions receive small PyTorch modules (`mlp`, `image_head`, ...) from
 the checker. These are *spies*: they record what they are called with, so a hint can
@@ -495,4 +495,53 @@ def check_late_fusion_weights(answer):
     return (
         f"correct on {len(_LATE_CASES)} cases: tensor_fusion(x, y) @ W.T equals (f(x) + g(y)) / 2 -- late fusion "
         "is tensor fusion with every interaction weight set to 0."
+    )
+
+
+_CHANCE_BAND = (0.4, 0.6)  # the solution notebook trains the model and asserts that it lands here
+
+
+@exercise(
+    "early_fusion_on_shapes",
+    lesson=LESSON,
+    description="predict early fusion's test accuracy on shapes with the recipe that takes cross-attention past 2/3",
+)
+def check_early_fusion_on_shapes(answer):
+    """predict_early_fusion_on_shapes() -> the expected test accuracy, a number in [0, 1]."""
+    expect_callable(answer, "a function predict_early_fusion_on_shapes() -> a test accuracy in [0, 1]")
+    got = call_learner(answer, "no arguments")
+    if got is None:
+        fail("your function returned None -- did you forget `return`?")
+    if isinstance(got, bool) or not isinstance(got, (int, float)) and not hasattr(got, "__float__"):
+        fail(
+            f"you returned {type(got).__name__} {got!r}; return the accuracy you expect as a number, e.g. 0.7."
+        )
+    value = float(got)
+    if not 0 <= value <= 1:
+        hint = " (a percentage? write 0.7 for 70 %)" if 1 < value <= 100 else ""
+        fail(f"you returned {value:g}: an accuracy is a share of the test pairs, between 0 and 1{hint}.")
+    low, high = _CHANCE_BAND
+    if value >= 0.75:
+        fail(
+            f"{value:g} is cross-attention's league. Early fusion has to answer from ONE pooled image vector that "
+            "was made before the caption was read, and its first layer only ADDS image and caption features (the "
+            "tensor_fusion exercise): every comparison of a word with the scene must be built from sums by the "
+            "ReLU layers. Cross-attention's score q.k multiplies them by construction. Which learns faster?"
+        )
+    if value >= high:
+        fail(
+            f"{value:g} is about the bag-of-words ceiling, 2/3 -- but that is the BEST a model blind to position "
+            "could do, not what training reaches. To get even the attribute mismatches right, early fusion must "
+            "learn to compare a colour or shape word in the caption's vector with one in the pooled image vector: a "
+            "product of the two, which its additive first layer cannot form. Until it has learnt that, what can it "
+            "do better than a coin?"
+        )
+    if value < low:
+        fail(
+            f"{value:g} is well below chance. A classifier that is systematically wrong on balanced labels would "
+            "be right that often by flipping its answers; training on cross-entropy does not end there."
+        )
+    return (
+        f"{value:g}: about chance. Cross-attention compares words with grid cells by a product; early fusion must "
+        "discover any comparison from sums, and within this budget it has not started. The next cell measures it."
     )
