@@ -7,7 +7,7 @@ default) or pixel by pixel with the channels of each pixel side by side (channel
 NHWC). oneDNN's CPU convolutions and max-pools, like cuDNN's, are written for the second,
 so a model in NCHW pays for a layout change inside every convolution. Both layouts here
 train the same matcher (the same initial weights, the same batches, AttributeNegatives
-included, as `mmcourse train --task shapes` does) through mmcourse.train's own steps;
+included, as `mmcourse train --task shapes` does) with gpu_check.py's throughput measure;
 the repeats alternate between the layouts, so that a busy machine slows both alike, and
 the fastest repeat of each counts. Printed: training samples per second in each layout
 and the ratio channels-last / NCHW, which `TrainConfig(channels_last=True)` and
@@ -17,42 +17,23 @@ and the ratio channels-last / NCHW, which `TrainConfig(channels_last=True)` and
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
-import time
+from pathlib import Path
 
 import torch
 
 
-def samples_per_second(model, batches, transform, device, channels_last: bool, steps: int) -> float:
-    """Training samples per second over `steps` timed steps (after 3 untimed ones), in one layout."""
-    from mmcourse.train import split_batch, to_device, train_step
-
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
-    model.train()
-    samples, start, done = 0, None, 0
-    while done < steps + 3:
-        for batch in batches:
-            batch = to_device(transform(to_device(batch, device)), device, channels_last)
-            inputs, targets = split_batch(batch)
-            train_step(model, optimizer, inputs, targets)
-            done += 1
-            if done == 3:  # warm-up steps are not timed
-                if device.type == "cuda":
-                    torch.cuda.synchronize()
-                start = time.perf_counter()
-            elif done > 3:
-                samples += len(targets)
-            if done == steps + 3:
-                break
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    return samples / (time.perf_counter() - start)
+def _gpu_check():
+    path = Path(__file__).resolve().parent / "gpu_check.py"
+    spec = importlib.util.spec_from_file_location("gpu_check", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def main(argv=None) -> dict:
-    from mmcourse.data import TensorBatches, to_tensors
     from mmcourse.env import pick_device
-    from mmcourse.models.matching import build_matcher
     from mmcourse.tasks import config_for, load_task, training_transform
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -65,20 +46,14 @@ def main(argv=None) -> dict:
     torch.set_num_threads(args.threads)
     device = pick_device(args.device)
     config = config_for("shapes", "matcher")
-    task = load_task("shapes", n_train=args.n_train, seed=0)
-    batches = TensorBatches(*to_tensors(task["train"], task["vocab"], device), batch_size=config.batch_size,
-                            shuffle=True, seed=0)  # fmt: skip
+    data = load_task("shapes", n_train=args.n_train, seed=0)
+    throughput = _gpu_check().throughput
     best = {"nchw": 0.0, "channels_last": 0.0}
     for _ in range(args.repeat):
         for layout in best:
-            torch.manual_seed(0)
-            model = build_matcher(**task["model_config"])
-            memory_format = torch.channels_last if layout == "channels_last" else torch.contiguous_format
-            model = model.to(device, memory_format=memory_format)
-            transform = training_transform(config, task["vocab"])  # a fresh one: the same new mismatches
-            speed = samples_per_second(
-                model, batches, transform, device, layout == "channels_last", args.steps
-            )
+            transform = training_transform(config, data["vocab"])  # a fresh one: the same new mismatches
+            speed = throughput(data, device, amp=False, channels_last=layout == "channels_last", compile=False,
+                               batch_size=config.batch_size, steps=args.steps, transform=transform)  # fmt: skip
             best[layout] = max(best[layout], speed)
     result = {
         "device": device.type,

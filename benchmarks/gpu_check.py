@@ -42,8 +42,11 @@ def _load(name):
     return module
 
 
-def throughput(data, device, amp, channels_last, compile, batch_size, steps) -> float:
-    """Training samples/s of the matcher with the data on the device (warm-up steps not timed)."""
+def throughput(data, device, amp, channels_last, compile, batch_size, steps, transform=None) -> float:
+    """Training samples/s of the matcher with the data on the device (warm-up steps not timed).
+
+    transform: a training-batch transform (e.g. AttributeNegatives), applied as fit applies it.
+    """
     from mmcourse.data import TensorBatches, to_tensors
     from mmcourse.models.matching import build_matcher
     from mmcourse.train import autocast_dtype, to_device, train_step
@@ -58,7 +61,10 @@ def throughput(data, device, amp, channels_last, compile, batch_size, steps) -> 
     warmup, timed, done, start = 5, 0, 0, None
     while done < warmup + steps:
         for batch in batches:
-            inputs, targets = (lambda b: (b[:-1], b[-1]))(to_device(batch, device, channels_last))
+            batch = to_device(batch, device, channels_last)
+            if transform is not None:  # as in fit: the transformed batch back in the layout
+                batch = to_device(transform(batch), device, channels_last)
+            inputs, targets = batch[:-1], batch[-1]
             train_step(step_model, optimizer, inputs, targets, amp_dtype=dtype, clip_grad=1.0)
             done += 1
             if done == warmup:

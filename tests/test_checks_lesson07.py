@@ -382,7 +382,7 @@ def test_late_fusion_weights_mistakes_get_their_hint(wrong, fragment):
 # --- early_fusion_on_shapes (a prediction) ---------------------------------------------------
 
 
-@pytest.mark.parametrize("prediction", [0.5, 0.45, 0.55, 1 / 2])
+@pytest.mark.parametrize("prediction", [0.5, 0.45, 0.55, 1 / 2, torch.tensor(0.5)])
 def test_early_fusion_on_shapes_accepts_about_chance(prediction, capsys):
     check("early_fusion_on_shapes", lambda: prediction)
     assert "about chance" in capsys.readouterr().out
@@ -400,6 +400,7 @@ def test_early_fusion_on_shapes_accepts_about_chance(prediction, capsys):
         (-0.5, "between 0 and 1"),
         ("chance", "return the accuracy you expect as a number"),
         (True, "return the accuracy you expect as a number"),
+        ([0.5, 0.6], "return the accuracy you expect as a number"),  # a list of guesses, not one number
         (None, "did you forget `return`"),
     ],
 )

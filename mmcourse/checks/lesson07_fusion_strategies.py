@@ -512,11 +512,14 @@ def check_early_fusion_on_shapes(answer):
     got = call_learner(answer, "no arguments")
     if got is None:
         fail("your function returned None -- did you forget `return`?")
-    if isinstance(got, bool) or not isinstance(got, (int, float)) and not hasattr(got, "__float__"):
+    try:  # a float, an int, a NumPy number or a one-element tensor; not a bool, a string or several numbers
+        value = None if isinstance(got, (bool, str)) else float(got)
+    except (TypeError, ValueError):
+        value = None
+    if value is None:
         fail(
             f"you returned {type(got).__name__} {got!r}; return the accuracy you expect as a number, e.g. 0.7."
         )
-    value = float(got)
     if not 0 <= value <= 1:
         hint = " (a percentage? write 0.7 for 70 %)" if 1 < value <= 100 else ""
         fail(f"you returned {value:g}: an accuracy is a share of the test pairs, between 0 and 1{hint}.")
