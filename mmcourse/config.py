@@ -42,6 +42,9 @@ class TrainConfig:
     main ones, with every other option the same); clip_grad (the gradients' largest global
     norm; None: no clipping); negatives (shapes: the rate of AttributeNegatives;
     shapes-contrastive: the share of images given a word-order twin as a hard negative, NegCLIP);
+    share_images (shapes: AttributeNegatives hands the model each image once, with the row each pair
+    shows -- the pairs it makes repeat their images, so the CNN would encode them again -- 1.3 x the
+    training throughput of lesson 08's matcher; the model must take image_index, as FusionClassifier does);
     amp ("auto": bf16 on a CUDA GPU; True/"bf16", "fp16", False); compile (torch.compile);
     channels_last (the CNN's memory layout: "auto" = on a CUDA GPU; True, False -- True is faster on
     CPUs too, 1.2-1.3 x the training throughput of lesson 08's matcher on 2 cores in
@@ -68,6 +71,7 @@ class TrainConfig:
     cooldown: int = 0
     clip_grad: float | None = None
     negatives: float = 0.0
+    share_images: bool = False
     amp: str | bool = "auto"
     compile: bool = False
     channels_last: str | bool = "auto"
@@ -108,6 +112,8 @@ class TrainConfig:
                 for option in allowed
             ):
                 raise ValueError(f"{name} must be one of {list(allowed)}, but got {value!r}.")
+        if not isinstance(self.share_images, bool):
+            raise TypeError(f"share_images must be True or False, but got {self.share_images!r}.")
         if not isinstance(self.model_settings, dict):
             raise TypeError(f"model_settings must be a dict, but got {type(self.model_settings).__name__}.")
         object.__setattr__(self, "model_settings", copy.deepcopy(self.model_settings))  # no shared dicts

@@ -108,18 +108,36 @@ def export_executorch(model, path, example) -> Path:
     """
     require("executorch", "ExecuTorch export")
     with quiet():
-        from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner
         from executorch.exir import to_edge_transform_and_lower
 
     if example[0].shape[0] != 1:
         raise ValueError(f"example must hold one pair (batch 1), but holds {example[0].shape[0]}.")
-    if not isinstance(model, torch.fx.GraphModule):  # a float model: the export-friendly forward
+    quantized = isinstance(model, torch.fx.GraphModule)
+    if not quantized:  # a float model: the export-friendly forward
         model = ExportableClassifier(copy.deepcopy(model).cpu()).eval()
     with quiet():
         program = torch.export.export(model, tuple(example))
-        lowered = to_edge_transform_and_lower(program, partitioner=[XnnpackPartitioner()])
+        lowered = to_edge_transform_and_lower(program, partitioner=[_partitioner(quantized)])
         Path(path).write_bytes(lowered.to_executorch().buffer)
     return Path(path)
+
+
+def _partitioner(quantized: bool):
+    """XNNPACK's partitioner; for an int8 program, without slices (they run in ExecuTorch's portable kernels).
+
+    Why: with the slices of the LSTM's gate pre-activations inside XNNPACK's int8 partitions,
+    executorch 1.5.1's program computes something else than the PT2E model it was lowered
+    from -- for lesson 08's shipped matcher the logits differ by 0.79 on average (test
+    accuracy 0.959 against 0.997) -- while each operator lowered on its own, or the slices
+    left out, agrees with it to 0.007 (tests/test_mobile.py checks this bound). Leaving the
+    slices out costs size (236 KB instead of 196 KB here) and nothing in accuracy.
+    """
+    from executorch.backends.xnnpack.partition.config import ALL_PARTITIONER_CONFIGS
+    from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner
+
+    if not quantized:
+        return XnnpackPartitioner()
+    return XnnpackPartitioner(configs=[c for c in ALL_PARTITIONER_CONFIGS if c.__name__ != "SliceCopyConfig"])
 
 
 def load_executorch(path):

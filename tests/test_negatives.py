@@ -75,6 +75,36 @@ def test_transform_keeps_the_batch_balanced_and_leaves_mismatches_alone(shapes):
     assert all(labels[s] == 1 for s in sources)  # only matching pairs are used
 
 
+def test_shared_images_give_the_same_pairs_with_each_image_once(shapes):
+    _, vocab, batch = shapes
+    plain = AttributeNegatives(vocab, rate=0.5, seed=2)(batch)
+    images, tokens, lengths, image_index, labels = AttributeNegatives(vocab, rate=0.5, seed=2, share_images=True)(batch)
+    assert images is batch[0]  # no image copied
+    assert torch.equal(images[image_index], plain[0])  # ... yet every pair shows the image it showed before
+    for got, expected in zip((tokens, lengths, labels), plain[1:]):
+        assert torch.equal(got, expected)
+    assert len(image_index) > len(images)  # some images are shared by several pairs
+    _, _, _, index, _ = AttributeNegatives(vocab, rate=0, share_images=True)(batch)
+    assert torch.equal(index, torch.arange(len(batch[0])))  # rate 0: one pair per image, same five-tuple
+
+
+def test_a_fusion_classifier_scores_shared_images_like_repeated_ones(shapes):
+    from mmcourse.assets import load_asset
+
+    model, vocab, _ = load_asset("shapes-matcher")  # trained: its scores depend on the image it is handed
+    data = shapes[0]
+    small = to_tensors(data.subset(np.arange(40)), vocab)
+    images, tokens, lengths, image_index, _ = AttributeNegatives(vocab, rate=1.0, seed=0, share_images=True)(small)
+    repeated = AttributeNegatives(vocab, rate=1.0, seed=0)(small)
+    with torch.no_grad():
+        shared = model(images, tokens, lengths, image_index)
+        expected = model(*repeated[:3])
+        wrong = model(images, tokens, lengths, image_index.flip(0))  # pairs handed the wrong images
+    assert shared.shape == (len(tokens), 2)
+    torch.testing.assert_close(shared, expected, atol=1e-4, rtol=1e-4)
+    assert (wrong - expected).abs().max() > 1.0  # the index is used, not ignored
+
+
 def test_rate_zero_and_seeds():
     data = make_shapes(64, seed=1)
     vocab = Vocab.build(data.captions)
@@ -100,6 +130,8 @@ def test_bad_arguments_give_clear_errors(shapes):
         attribute_word_groups(vocab, [["red", "blue"], ["blue", "green"]])
     with pytest.raises(TypeError, match="lists of words"):
         attribute_word_groups(vocab, "red blue")
+    with pytest.raises(TypeError, match="share_images must be True or False, but got 'yes'"):
+        AttributeNegatives(vocab, share_images="yes")
     with pytest.raises(ValueError, match="expects a batch"):
         AttributeNegatives(vocab)((images, tokens))
     with pytest.raises(ValueError, match="lengths must have shape"):

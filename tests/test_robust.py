@@ -165,6 +165,24 @@ def test_accuracy_curves_on_a_model_that_reads_only_the_caption():
     assert report["image blank"] == report["both"] and report["caption empty"] < 0.7
 
 
+def test_modality_dropout_gives_shared_images_one_per_pair_before_dropping():
+    from mmcourse.data import AttributeNegatives, make_shapes, to_tensors
+    from mmcourse.text import Vocab
+
+    data = make_shapes(64, seed=3)
+    vocab = Vocab.build(data.captions)
+    batch = to_tensors(data, vocab)
+    shared = AttributeNegatives(vocab, rate=1.0, seed=0, share_images=True)(batch)
+    images, tokens, lengths, labels = robust.ModalityDropout(1.0, seed=0)(shared)
+    assert len(images) == len(tokens) == len(labels) == len(shared[3]) > len(shared[0])  # one image per pair
+    image_gone = (images == 0).flatten(1).all(dim=1)
+    kept = ~image_gone
+    assert kept.any() and image_gone.any()
+    # the pairs that kept their image show the scene image_index says, not a neighbour's
+    assert torch.equal(images[kept], shared[0][shared[3][kept]])
+    assert torch.equal(labels, shared[4])
+
+
 def test_modality_dropout_enters_fit_as_a_training_transform_only():
     """fit applies the transform to every training batch and to no validation batch."""
     images, tokens, lengths = _batch(B=40)

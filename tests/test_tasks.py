@@ -28,9 +28,11 @@ def test_presets_are_configs_made_by_replace():
     ]
     matcher = config_for("shapes")
     assert matcher is MODEL_PRESETS["shapes", "matcher"] and matcher.model == "matcher"
-    assert (matcher.n_train, matcher.epochs, matcher.batch_size, matcher.negatives) == (12000, 10, 128, 0.5)
+    assert (matcher.n_train, matcher.epochs, matcher.batch_size, matcher.negatives) == (12000, 8, 128, 0.5)
+    assert matcher.share_images and matcher.channels_last is True and matcher.target == 0.986
     assert replace(matcher, model="attention", n_train=5000, epochs=20, batch_size=64, schedule=None, warmup=0.1,
-                   clip_grad=None, negatives=0.0, restore_best=False) == config_for("shapes", "attention")  # fmt: skip
+                   clip_grad=None, negatives=0.0, share_images=False, channels_last="auto", target=None,
+                   restore_best=False) == config_for("shapes", "attention")  # fmt: skip
     early = config_for("digits-arithmetic")
     assert early.model == "early" and early.cooldown == 5 and early.model_settings["hidden_dim"] == 128
     assert config_for("digits-captions", "gated").model == "gated"
@@ -62,6 +64,7 @@ def test_configs_are_frozen_and_do_not_share_settings():
         ({"optimizer": "sgd"}, ValueError, "optimizer must be one of"),
         ({"patience": 0}, ValueError, "patience must be a whole number >= 1"),
         ({"model_settings": [1]}, TypeError, "model_settings must be a dict"),
+        ({"share_images": 1}, TypeError, "share_images must be True or False, but got 1"),
     ],
 )
 def test_a_bad_config_field_is_named(options, error, fragment):

@@ -205,10 +205,12 @@ def test_time_to_target_benchmark_runs_the_transformer_on_its_own_recipe():
         bench.run(max_epochs=1, n_train=128, recipe="mine")
 
 
-def test_bench_channels_last_times_both_layouts_in_one_run():
+def test_bench_channels_last_times_both_layouts_and_shared_images_in_one_run():
     torch.set_num_threads(1)
     args = ["--n-train", "300", "--steps", "2", "--repeat", "1", "--device", "cpu", "--threads", "1"]
     result = _benchmark("bench_channels_last").main(args)
     assert result["device"] == "cpu" and result["nchw_samples_per_s"] > 0 and result["channels_last_samples_per_s"] > 0
     ratio = result["channels_last_samples_per_s"] / result["nchw_samples_per_s"]
     assert abs(result["ratio_channels_last_vs_nchw"] - ratio) < 0.01
+    shared = result["shared_samples_per_s"] / result["channels_last_samples_per_s"]
+    assert result["shared_samples_per_s"] > 0 and abs(result["ratio_shared_vs_channels_last"] - shared) < 0.01

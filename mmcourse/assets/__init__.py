@@ -5,9 +5,10 @@
     python -m mmcourse.assets from-run captioner runs/captions-captioner-seed0   # ... or ships a finished run
 
 Lesson 12 needs lesson 08's matcher as a judge and a fully trained captioner to fine-tune, and
-lesson 10 a transformer trained on shapes until it passes the bag-of-words ceiling, but training
-them takes a minute or more each (the transformer about five) -- longer than a whole lesson may
-take. So the course ships the files that its own commands write (`mmcourse train --task shapes`,
+lesson 10 a transformer trained on shapes until it passes the bag-of-words ceiling (and lessons 09
+and 10 the matcher too), but training them again in each lesson would cost from 20 s (the matcher,
+on 2 CPU cores) to about five minutes (the transformer), against a budget of 90 s per lesson.
+So the course ships the files that its own commands write (`mmcourse train --task shapes`,
 `--task shapes --model transformer`, `--task captions`, each with its preset), made by
 `rebuild_asset`; they keep the run's learning curves (metrics["history"]). They are
 ordinary mmcourse checkpoints (mmcourse.checkpoint): plain data, read with

@@ -22,6 +22,15 @@ learn to check shapes before it has settled on colours.
 
 The unchanged copy keeps the classes balanced: k new mismatches alone would tilt every
 batch towards "mismatch", and a model that answers "mismatch" more often is rewarded for it.
+
+The k picked images now appear three times in the batch, and an image encoder would compute
+the same features three times. `AttributeNegatives(vocab, rate, share_images=True)` hands
+the model each image once instead, with the row of the image that each pair shows:
+
+    images, tokens, lengths, image_index, labels = negatives(batch)   # images (B,...), the rest B + 2k
+    logits = model(images, tokens, lengths, image_index)              # FusionClassifier: the CNN runs B times
+
+Same pairs, same labels, a third less CNN work per batch (the matcher's recipe uses it).
 """
 
 from __future__ import annotations
@@ -128,14 +137,20 @@ class AttributeNegatives:
     Called on (images, tokens, lengths, labels) it returns the same four tensors with
     2k pairs appended, for the k matching pairs drawn: first the k captions with one
     attribute word changed (label `mismatch_label`), then the k pairs unchanged (label
-    `match_label`), so the batch stays as balanced as it was. Only the matching task of
+    `match_label`), so the batch stays as balanced as it was. With share_images=True it
+    returns five: (images (B, ...) unchanged, tokens, lengths, image_index (B + 2k,) -- the
+    row of `images` each pair shows -- and labels), for a model that takes image_index
+    (FusionClassifier does), so that each image is encoded once. Only the matching task of
     make_shapes guarantees that a changed caption is false -- do not use it elsewhere
     without that guarantee.
     """
 
     def __init__(self, vocab: Vocab, rate: float = 0.5, seed: int = 0, groups=None, match_label: int = 1,
-                 mismatch_label: int = 0):  # fmt: skip
+                 mismatch_label: int = 0, share_images: bool = False):  # fmt: skip
         rate = expect_number("rate", rate, "float", 0, 1, rule="a probability in [0, 1]")
+        if not isinstance(share_images, bool):
+            raise TypeError(f"share_images must be True or False, but got {share_images!r}.")
+        self.share_images = share_images
         self.word_groups = attribute_word_groups(vocab, groups)
         self.rate, self.match_label, self.mismatch_label = float(rate), match_label, mismatch_label
         self.generator = torch.Generator().manual_seed(int(seed))
@@ -147,18 +162,19 @@ class AttributeNegatives:
                 f"{type(batch).__name__} of length {len(batch) if hasattr(batch, '__len__') else '?'}."
             )
         images, tokens, lengths, labels = batch
-        if self.rate == 0:
+        if self.rate == 0 and not self.share_images:
             return batch
         drawn = torch.rand(len(labels), generator=self.generator).to(labels.device) < self.rate
         picked = torch.nonzero((labels == self.match_label) & drawn).flatten()  # (k,)
         changed = change_one_attribute(tokens[picked], lengths[picked], self.word_groups, self.generator)
         k = len(picked)
-        return (
-            torch.cat([images, images[picked], images[picked]]),
-            torch.cat([tokens, changed, tokens[picked]]),
-            torch.cat([lengths, lengths[picked], lengths[picked]]),
-            torch.cat([labels, labels.new_full((k,), self.mismatch_label), labels[picked]]),
-        )
+        tokens = torch.cat([tokens, changed, tokens[picked]])
+        lengths = torch.cat([lengths, lengths[picked], lengths[picked]])
+        labels = torch.cat([labels, labels.new_full((k,), self.mismatch_label), labels[picked]])
+        if self.share_images:  # each image once, and the row each pair shows
+            image_index = torch.cat([torch.arange(len(images), device=picked.device), picked, picked])
+            return images, tokens, lengths, image_index, labels
+        return torch.cat([images, images[picked], images[picked]]), tokens, lengths, labels
 
     def state_dict(self) -> dict:
         """The random state, for checkpoints: fit saves it, so a resumed run draws the same pairs."""
@@ -168,4 +184,5 @@ class AttributeNegatives:
         self.generator.set_state(state["generator"])
 
     def __repr__(self) -> str:
-        return f"AttributeNegatives(rate={self.rate}, groups of {[len(g) for g in self.word_groups]} words)"
+        shared = ", share_images=True" if self.share_images else ""
+        return f"AttributeNegatives(rate={self.rate}, groups of {[len(g) for g in self.word_groups]} words{shared})"

@@ -23,7 +23,8 @@ __all__ = ["FusionClassifier", "resolve_settings"]
 class FusionClassifier(nn.Module):
     """image encoder + text encoder + fusion + classifier.
 
-    forward(images (B, C, H, W), tokens (B, T), lengths (B,)) -> logits (B, n_classes).
+    forward(images (B, C, H, W), tokens (B, T), lengths (B,)) -> logits (B, n_classes);
+    forward(images (N, C, H, W), tokens, lengths, image_index (B,)) when pairs share images.
     `encode(...)` returns the EncodedPair, `features(...)` the fused vector (B, fusion.out_dim).
     The classifier is whatever the fusion asks for (`fusion.make_head(n_classes)`): a
     Linear layer, or nothing for late fusion, which already returns class scores.
@@ -41,20 +42,27 @@ class FusionClassifier(nn.Module):
         self.n_classes = n_classes
         self.config: dict = {}
 
-    def encode(self, images, tokens, lengths) -> EncodedPair:
-        """Both encoders, run once: image features, text features, grid, word embeddings, mask."""
-        image, grid = self.image_encoder(images, return_grid=True)
+    def encode(self, images, tokens, lengths, image_index=None) -> EncodedPair:
+        """Both encoders, run once: image features, text features, grid, word embeddings, mask.
+
+        image_index: None (pair b shows images[b]) or (B,) int64, the row of `images` that each
+        pair shows -- so a batch whose pairs share images (AttributeNegatives(share_images=True))
+        runs the image encoder once per distinct image, then hands each pair its image's features.
+        """
+        image, grid = self.image_encoder(images, return_grid=True)  # (N, Di), (N, Di, h, w)
+        if image_index is not None:
+            image, grid = image[image_index], grid[image_index]  # (B, Di), (B, Di, h, w)
         text = self.text_encoder(tokens, lengths)  # (B, Dt): for the LSTM, its state at the last real word
         words = self.text_encoder.embedding(tokens)  # (B, T, E)
         mask = length_mask(torch.as_tensor(lengths, device=tokens.device), tokens.shape[1])  # (B, T)
         return EncodedPair(image, text, grid, words, mask)
 
-    def features(self, images, tokens, lengths) -> torch.Tensor:
+    def features(self, images, tokens, lengths, image_index=None) -> torch.Tensor:
         """The fused vector (B, fusion.out_dim)."""
-        return self.fusion.fuse(self.encode(images, tokens, lengths))
+        return self.fusion.fuse(self.encode(images, tokens, lengths, image_index))
 
-    def forward(self, images, tokens, lengths) -> torch.Tensor:
-        return self.classifier(self.features(images, tokens, lengths))
+    def forward(self, images, tokens, lengths, image_index=None) -> torch.Tensor:
+        return self.classifier(self.features(images, tokens, lengths, image_index))
 
 
 def resolve_settings(model: str, given: dict, defaults: dict) -> dict:
