@@ -165,13 +165,16 @@ def make_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = make_parser().parse_args(argv)
-    from .exercises import ExerciseBuildError
-
     try:
         return args.run(args)
-    except ExerciseBuildError as error:
-        print(f"mmcourse: {error}", file=sys.stderr)
-        return 1
+    except Exception as error:
+        # only the exercise commands import mmcourse.exercises (nbformat and its validator take
+        # 1.5 s to import, which `mmcourse train` would pay for nothing), so only they can raise this
+        exercises = sys.modules.get("mmcourse.exercises")
+        if exercises is not None and isinstance(error, exercises.ExerciseBuildError):
+            print(f"mmcourse: {error}", file=sys.stderr)
+            return 1
+        raise
 
 
 if __name__ == "__main__":

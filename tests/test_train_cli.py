@@ -214,3 +214,17 @@ def test_bench_channels_last_times_both_layouts_and_shared_images_in_one_run():
     assert abs(result["ratio_channels_last_vs_nchw"] - ratio) < 0.01
     shared = result["shared_samples_per_s"] / result["channels_last_samples_per_s"]
     assert result["shared_samples_per_s"] > 0 and abs(result["ratio_shared_vs_channels_last"] - shared) < 0.01
+
+
+def test_mmcourse_train_does_not_import_the_notebook_tools(tmp_path):
+    """nbformat and its validator take over a second to import; `mmcourse train` needs neither."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from mmcourse.cli import main; "
+        f"code = main(['train', '--task', 'shapes', '--epochs', '1', '--n-train', '64', '--out', {str(tmp_path)!r}]); "
+        "print(code, 'nbformat' in sys.modules, 'mmcourse.exercises' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.stdout.strip().splitlines()[-1] == "0 False False", done.stdout + done.stderr
