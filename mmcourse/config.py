@@ -43,8 +43,9 @@ class TrainConfig:
     norm; None: no clipping); negatives (shapes: the rate of AttributeNegatives;
     shapes-contrastive: the share of images given a word-order twin as a hard negative, NegCLIP);
     share_images (shapes: AttributeNegatives hands the model each image once, with the row each pair
-    shows -- the pairs it makes repeat their images, so the CNN would encode them again -- 1.3 x the
-    training throughput of lesson 08's matcher; the model must take image_index, as FusionClassifier does);
+    shows -- the pairs it makes repeat their images, so the CNN would encode them again -- 1.5 x the
+    training throughput of lesson 08's matcher on 2 cores in benchmarks/bench_channels_last.py; the
+    model must take image_index, as FusionClassifier does);
     amp ("auto": bf16 on a CUDA GPU; True/"bf16", "fp16", False); compile (torch.compile);
     channels_last (the CNN's memory layout: "auto" = on a CUDA GPU; True, False -- True is faster on
     CPUs too, 1.2-1.3 x the training throughput of lesson 08's matcher on 2 cores in
