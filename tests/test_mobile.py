@@ -121,23 +121,22 @@ def test_a_missing_executorch_names_the_mobile_extra(monkeypatch, tmp_path):
 
 
 def test_the_int8_program_computes_what_its_quantised_model_computes(tmp_path):
-    """The lowered int8 program agrees with the PT2E model it came from (the shipped matcher, 100 test pairs).
+    """The lowered int8 program agrees with the PT2E model it came from, pair by pair.
 
-    With XNNPACK's default partitions (slices included), executorch 1.5.1's program differed
-    from it by 0.79 logits on average; mobile._partitioner leaves the slices out (0.007).
+    With XNNPACK's default partitions (slices included), executorch 1.5.1's program differs
+    from it: by 0.003 on this model's logits (of size 0.1), and by 0.79 on the shipped
+    matcher's (test accuracy 0.959 against 0.997). mobile._partitioner leaves the slices
+    out: 1.4e-5 here. Captions of 3 words keep the unrolled LSTM, and the lowering, short.
     """
     import numpy as np
 
-    from mmcourse.assets import load_asset
-    from mmcourse.data import make_shapes, to_tensors
-
-    model, vocab, _ = load_asset("shapes-matcher")
-    images, tokens, lengths, _ = to_tensors(make_shapes(164, seed=77, image_size=16), vocab)
-    inputs = example_inputs(model, images[:100], tokens[:100], lengths[:100], width=9)
-    calibration = [example_inputs(model, images[100:], tokens[100:], lengths[100:], width=9)]
-    quantized = mobile.quantize_int8(model, tuple(t[:2] for t in inputs), calibration)
+    torch.manual_seed(0)
+    model = build_model("early", vocab_size=20).eval()
+    example = example_inputs(model, *_batch(2, T=3), width=3)
+    quantized = mobile.quantize_int8(model, example, [example_inputs(model, *_batch(64, T=3, seed=10), width=3)])
+    inputs = example_inputs(model, *_batch(100, T=3, seed=5), width=3)
     path = mobile.export_executorch(quantized, tmp_path / "int8.pte", tuple(t[:1] for t in inputs))
     program = mobile.run_executorch(mobile.load_executorch(path), *inputs)
     with torch.no_grad():
         simulated = quantized(*inputs).numpy()
-    assert np.abs(program - simulated).mean() < 0.05
+    assert np.abs(program - simulated).mean() < 5e-4
