@@ -48,7 +48,7 @@ class TrainConfig:
     model must take image_index, as FusionClassifier does);
     amp ("auto": bf16 on a CUDA GPU; True/"bf16", "fp16", False); compile (torch.compile);
     channels_last (the CNN's memory layout: "auto" = on a CUDA GPU; True, False -- True is faster on
-    CPUs too, 1.2-1.3 x the training throughput of lesson 08's matcher on 2 cores in
+    CPUs too, about 1.2 x the training throughput of lesson 08's matcher on 2 cores in
     benchmarks/bench_channels_last.py, but it changes the float rounding, so a run is reproduced
     exactly only in the layout it was made in);
     patience (stop after this many epochs without a better validation accuracy), target

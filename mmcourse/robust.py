@@ -315,10 +315,10 @@ class ModalityDropout:
 
     Called on a batch (images, tokens, lengths, labels, ...) it returns the same tuple
     with `modality_dropout` applied to the first three entries. fit applies it to
-    training batches only; evaluation always sees the real inputs. A batch whose pairs
-    share images -- (images, tokens, lengths, image_index, labels), from
-    AttributeNegatives(share_images=True) -- first gets one image per pair
-    (images[image_index]), since a modality is dropped pair by pair; it returns four tensors.
+    training batches only; evaluation always sees the real inputs. A batch with fewer
+    images than captions shares them -- (images, tokens, lengths, image_index, labels, ...),
+    from AttributeNegatives(share_images=True) -- and first gets one image per pair
+    (images[image_index]), since a modality is dropped pair by pair; image_index is then dropped.
     """
 
     def __init__(self, p: float = 0.5, seed: int = 0):
@@ -331,9 +331,9 @@ class ModalityDropout:
                 "ModalityDropout expects a batch (images, tokens, lengths, labels, ...), but got "
                 f"{type(batch).__name__} of length {len(batch) if hasattr(batch, '__len__') else '?'}."
             )
-        if len(batch) == 5:  # shared images: one per pair, so that dropping one pair's image leaves the others
-            images, tokens, lengths, image_index, labels = batch
-            batch = (images[image_index], tokens, lengths, labels)
+        if len(batch) >= 5 and len(batch[0]) != len(batch[1]):  # shared images: give each pair its own, so that
+            images, tokens, lengths, image_index, *rest = batch  # dropping one pair's image leaves the others
+            batch = (images[image_index], tokens, lengths, *rest)
         images, tokens, lengths, *rest = batch
         return (*modality_dropout(images, tokens, lengths, self.p, generator=self.generator), *rest)
 

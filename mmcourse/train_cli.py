@@ -99,7 +99,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
         choices=("auto", "on", "off"),
         default=None,
         help="the CNN's memory layout: auto = channels-last on a CUDA GPU; on is faster on CPUs too "
-        "(default: the preset's, auto)",
+        "(default: the preset's -- on for lesson 08's matcher, auto for the others)",
     )
     parser.add_argument("--compile", action="store_true", help="train through torch.compile")
     parser.add_argument("--resume", type=Path, default=None, help="continue the run saved in this model.pt")
