@@ -8,19 +8,16 @@
 ExecuTorch (`.pte`, fp32 or int8, for phones) lives in mmcourse.mobile; `mmcourse export`
 (mmcourse.export_cli) writes any of the three from a checkpoint.
 
-Why a wrapper: the course's `TextEncoder` packs the padded captions
-(`pack_padded_sequence`), which `torch.export` does not follow. Because padding is on
-the right and the LSTM reads left to right, running the LSTM cell over every step of
-the padded caption and keeping each caption's state at its true last word gives
-*exactly* the packed result -- with plain tensor operations (matrix products,
-sigmoid, tanh) that every exporter, runtime and quantiser knows. That loop has a fixed
-number of steps, so an LSTM model is exported for captions padded to a fixed width
+Every format is made from `ExportableClassifier` (mmcourse.exportable): the model's
+forward written with plain tensor operations that every exporter, runtime and quantiser
+knows -- the LSTM run step by step instead of over packed sequences (exact, because padding
+is on the right), and only operators that XNNPACK has after the lookups. That loop has a
+fixed number of steps, so an LSTM model is exported for captions padded to a fixed width
 (`caption_width`); a bag-of-words model reads any length up to it. The batch size stays
 free (dynamic) in `.pt2` and `.onnx`.
 
-`ExportableClassifier` shares the model's weights. ONNX needs the optional packages of
-the `export` extra (`pip install "mmcourse[export]"`); without them the ONNX functions
-raise an ImportError that says so. TorchScript (`export_torchscript`) is kept only as a
+ONNX needs the optional packages of the `export` extra (`pip install "mmcourse[export]"`);
+without them the ONNX functions raise an ImportError that says so. TorchScript (`export_torchscript`) is kept only as a
 legacy format: PyTorch has deprecated it in favour of `torch.export`.
 """
 
@@ -40,8 +37,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from .models.encoders import BagOfWordsEncoder, TextEncoder, length_mask
-from .models.fusion import EncodedPair
+from .exportable import ExportableClassifier, lstm_states
+from .models.encoders import TextEncoder
 from .timing import best_time
 
 __all__ = [
@@ -81,65 +78,6 @@ def require(module: str, purpose: str = "this"):
             f"{purpose} needs the optional package {module.split('.')[0]!r}, which is not installed. "
             f'Install it with: pip install "mmcourse[{extra}]"'
         ) from None
-
-
-def lstm_states(lstm: nn.LSTM, x: torch.Tensor) -> torch.Tensor:
-    """A one-layer, batch-first nn.LSTM run step by step: x (B, T, E) -> hidden states (B, T, H).
-
-    The cell of lesson 05, with the LSTM's own weights (gates in PyTorch's order i, f, g, o):
-    z = W_ih x_t + b_ih + W_hh h + b_hh;  c = sigma(f) c + sigma(i) tanh(g);  h = sigma(o) tanh(c).
-    """
-    if lstm.num_layers != 1 or lstm.bidirectional or not lstm.batch_first:
-        raise ValueError("lstm must be a one-layer, one-directional nn.LSTM with batch_first=True.")
-    B, T, _ = x.shape
-    H = lstm.hidden_size
-    inputs = nn.functional.linear(x, lstm.weight_ih_l0, lstm.bias_ih_l0)  # (B, T, 4H): all steps at once
-    h, c, states = x.new_zeros(B, H), x.new_zeros(B, H), []
-    for t in range(T):  # a fixed number of steps: the exported graph is this loop, unrolled
-        step = inputs[:, t : t + 1].reshape(B, 4 * H)  # a slice, not inputs[:, t]: XNNPACK has no 'select'
-        z = step + nn.functional.linear(h, lstm.weight_hh_l0, lstm.bias_hh_l0)  # (B, 4H)
-        i, f, g, o = z[:, :H], z[:, H : 2 * H], z[:, 2 * H : 3 * H], z[:, 3 * H :]
-        c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
-        h = torch.sigmoid(o) * torch.tanh(c)
-        states.append(h)
-    return torch.stack(states, dim=1)
-
-
-class ExportableClassifier(nn.Module):
-    """A FusionClassifier's forward written with export-friendly operations (same weights, same outputs).
-
-    forward(images (B, C, H, W) float, tokens (B, T) int64, lengths (B,) int64) -> logits (B, n_classes).
-    """
-
-    def __init__(self, model: nn.Module):
-        super().__init__()
-        for part in ("image_encoder", "text_encoder", "fusion", "classifier"):
-            if not hasattr(model, part):
-                raise TypeError(
-                    f"model must be a FusionClassifier (from mmcourse.models.build_model), but has no {part!r}."
-                )
-        if not isinstance(model.text_encoder, (TextEncoder, BagOfWordsEncoder)):
-            raise TypeError(f"cannot export a text encoder of type {type(model.text_encoder).__name__}.")
-        self.model = model
-
-    def text_features(self, words, lengths) -> torch.Tensor:
-        """words (B, T, E) embedded, lengths (B,) -> (B, Dt), as the model's text encoder computes it."""
-        T = words.shape[1]
-        if isinstance(self.model.text_encoder, TextEncoder):
-            states = lstm_states(self.model.text_encoder.lstm, words)  # (B, T, H)
-            last = (torch.arange(T)[None, :] == lengths[:, None] - 1).to(states.dtype)  # (B, T): one-hot
-            return (last[:, None, :] @ states)[:, 0]  # (B, H): the state at the last real word
-        mask = length_mask(lengths, T).unsqueeze(-1).to(words.dtype)  # (B, T, 1)
-        return (words * mask).sum(dim=1) / lengths.unsqueeze(-1).to(words.dtype)
-
-    def forward(self, images, tokens, lengths):
-        """The classifier's own encode -> fuse -> classify, with the text encoded as text_features does."""
-        model = self.model
-        image, grid = model.image_encoder(images, return_grid=True)
-        words = model.text_encoder.embedding(tokens)  # (B, T, E)
-        mask = length_mask(lengths, tokens.shape[1])  # (B, T), True at real words
-        pair = EncodedPair(image, self.text_features(words, lengths), grid, words, mask)
-        return model.classifier(model.fusion.fuse(pair))
 
 
 def caption_width(model: nn.Module) -> int:

@@ -17,8 +17,12 @@ int8 post-training quantisation is PT2E (PyTorch 2 Export quantisation): the
 XNNPACK quantiser marks what to quantise, `prepare_pt2e` inserts observers,
 calibration batches show them the range of every activation, and `convert_pt2e`
 replaces them by quantise / dequantise steps with a scale s and zero-point z:
-q = clamp(round(x / s) + z, -128, 127), x ~ s (q - z) (Jacob et al., 2018). Weights get
-one symmetric scale per output channel (z = 0), activations one scale and zero-point each.
+q = clamp(round(x / s) + z, -128, 127), x ~ s (q - z) (Jacob et al., 2018). Weights are
+symmetric (z = 0): a convolution gets one scale per output channel, a linear layer one
+scale for the whole matrix (per-channel scales there cost about 10 KB of scale and bias
+arrays in the matcher's program and changed no test answer); activations get one scale
+and zero-point each. The LSTM's per-word input table (mmcourse.exportable), a lookup that
+the quantiser leaves alone, is stored as int8 rows with one scale per word, by hand.
 
 Needs the optional `mobile` extra (`pip install "mmcourse[mobile]"`: executorch, which
 brings torchao); without it these functions raise an ImportError that says so.
@@ -38,6 +42,7 @@ __all__ = [
     "quantize_int8",
     "export_executorch",
     "load_executorch",
+    "program_summary",
     "run_executorch",
     "quantized_weights",
     "activation_qparams",
@@ -68,13 +73,14 @@ def _holds_weights_or_pools(node) -> bool:
 
 
 def quantize_int8(model, example, calibration) -> torch.fx.GraphModule:
-    """PT2E int8 post-training quantisation (XNNPACK quantiser, per-channel weights).
+    """PT2E int8 post-training quantisation (XNNPACK quantiser; see the module's note on scales).
 
     model: a FusionClassifier; example: (images, tokens, lengths) as export.example_inputs
     gives (batch >= 2: the batch size stays free); calibration: a batch or list of batches
     like it, drawn from the TRAINING data (captions padded to the same width).
-    The weights of the convolutions and linear layers (the LSTM's too) become int8, and so
-    do the activations between them; elementwise add / mul / cat stay float.
+    The weights of the convolutions and linear layers (the LSTM's W_hh too) become int8, and
+    so do the activations between them; elementwise add / mul / cat stay float; the LSTM's
+    input table becomes int8 rows (ExportableClassifier.store_table_in_int8).
     Returns the converted module: int8 arithmetic simulated in PyTorch, ready for
     export_executorch.
     """
@@ -90,7 +96,11 @@ def quantize_int8(model, example, calibration) -> torch.fx.GraphModule:
     from .export import _dynamic_shapes
 
     wrapper = ExportableClassifier(copy.deepcopy(model).cpu()).eval()
-    quantizer = XNNPACKQuantizer().set_global(get_symmetric_quantization_config(is_per_channel=True))
+    if hasattr(wrapper, "input_table"):  # the LSTM's per-word input table: int8 rows, by hand
+        wrapper.store_table_in_int8()
+    quantizer = XNNPACKQuantizer().set_global(get_symmetric_quantization_config(is_per_channel=False))
+    per_channel = get_symmetric_quantization_config(is_per_channel=True)
+    quantizer.set_operator_type(torch.ops.aten.conv2d.default, per_channel)  # one scale per output channel
     quantizer.set_filter_function(_holds_weights_or_pools)
     with quiet():
         graph = torch.export.export(wrapper, tuple(example), dynamic_shapes=_dynamic_shapes(model, example))
@@ -108,6 +118,7 @@ def export_executorch(model, path, example) -> Path:
     """
     require("executorch", "ExecuTorch export")
     with quiet():
+        from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner
         from executorch.exir import to_edge_transform_and_lower
 
     if example[0].shape[0] != 1:
@@ -117,28 +128,27 @@ def export_executorch(model, path, example) -> Path:
         model = ExportableClassifier(copy.deepcopy(model).cpu()).eval()
     with quiet():
         program = torch.export.export(model, tuple(example))
-        lowered = to_edge_transform_and_lower(program, partitioner=[_partitioner(quantized)])
+        lowered = to_edge_transform_and_lower(program, partitioner=[XnnpackPartitioner()])
         Path(path).write_bytes(lowered.to_executorch().buffer)
     return Path(path)
 
 
-def _partitioner(quantized: bool):
-    """XNNPACK's partitioner; for an int8 program, without slices (they run in ExecuTorch's portable kernels).
+def program_summary(path) -> dict:
+    """What the .pte at `path` holds: {"bytes", "partitions": XNNPACK pieces, "portable": the other operators}.
 
-    Why: with the slices of the LSTM's gate pre-activations inside XNNPACK's int8 partitions,
-    executorch 1.5.1's program computes something else than the PT2E model it was lowered
-    from -- for lesson 08's shipped matcher the logits differ by 0.79 on average (test
-    accuracy 0.959 against 0.997) -- while each operator lowered on its own, or the slices
-    left out, agrees with it to 0.007. Leaving the slices out costs size (238 KB instead of
-    196 KB for the matcher) and nothing in accuracy. tests/test_mobile.py checks the agreement
-    on a small model, where the default partitions are off by 0.003 and this one by 1.4e-5.
+    "portable" lists each operator that runs in ExecuTorch's portable kernels once, sorted
+    (for the course's models: the lookups and the masks made from the lengths).
     """
-    from executorch.backends.xnnpack.partition.config import ALL_PARTITIONER_CONFIGS
-    from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner
+    require("executorch", "reading an ExecuTorch program")
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"no ExecuTorch program at {path}; export one with export_executorch first.")
+    with quiet():
+        from executorch.exir._serialize._program import deserialize_pte_binary
 
-    if not quantized:
-        return XnnpackPartitioner()
-    return XnnpackPartitioner(configs=[c for c in ALL_PARTITIONER_CONFIGS if c.__name__ != "SliceCopyConfig"])
+    data = Path(path).read_bytes()
+    plan = deserialize_pte_binary(data).program.execution_plan[0]
+    portable = sorted({operator.name.split("::")[-1] for operator in plan.operators})
+    return {"bytes": len(data), "partitions": len(plan.delegates), "portable": portable}
 
 
 def load_executorch(path):
@@ -168,20 +178,36 @@ def _frozen(graph, node):
 def quantized_weights(quantized: torch.fx.GraphModule) -> list[dict]:
     """The int8 weights of a quantize_int8 model, in graph order (convolutions first, then the linear layers).
 
-    Each entry: {"int8": the stored integers (out, ...) int8, "scale": (out,) one per output
-    channel, "zero_point": (out,), "dequantized": scale * (int8 - zero_point), float32}.
+    Each entry: {"int8": the stored integers (out, ...) int8, "per_channel": bool, "scale":
+    (out,) one per output channel for a convolution, (1,) one for the whole tensor for a
+    linear layer, "zero_point": the same shape, "dequantized": scale * (int8 - zero_point), float32}.
     """
-    weights = []
+    weights, seen = [], set()
     for node in quantized.graph.nodes:
-        if node.op == "call_function" and "dequantize_per_channel" in str(node.target):
-            values, scale, zero_point = (_frozen(quantized, a) for a in node.args[:3])
-            if values is None or values.dtype != torch.int8:
-                continue
-            shape = [-1] + [1] * (values.dim() - 1)
-            dequantized = (values.float() - zero_point.view(shape).float()) * scale.view(shape).float()
-            weights.append(
-                {"int8": values, "scale": scale, "zero_point": zero_point, "dequantized": dequantized}
-            )
+        if node.op != "call_function" or "dequantize_per_" not in str(node.target):
+            continue
+        values = _frozen(quantized, node.args[0])
+        if values is None or values.dtype != torch.int8:
+            continue  # an activation, not a stored weight
+        if values.data_ptr() in seen:
+            continue  # the LSTM's W_hh, read again at every step
+        seen.add(values.data_ptr())
+        per_channel = "per_channel" in str(node.target)
+        if per_channel:
+            scale, zero_point = (_frozen(quantized, a) for a in node.args[1:3])
+        else:
+            scale, zero_point = torch.tensor([float(node.args[1])]), torch.tensor([int(node.args[2])])
+        shape = [-1 if per_channel else 1] + [1] * (values.dim() - 1)
+        dequantized = (values.float() - zero_point.view(shape).float()) * scale.view(shape).float()
+        weights.append(
+            {
+                "int8": values,
+                "per_channel": per_channel,
+                "scale": scale,
+                "zero_point": zero_point,
+                "dequantized": dequantized,
+            }
+        )
     return weights
 
 
