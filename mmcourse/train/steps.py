@@ -101,11 +101,17 @@ def warmup_cosine(optimizer, total_steps: int, warmup: float = 0.1, final: float
 
 
 def make_optimizer(name: str, parameters, lr: float, weight_decay: float = 0.0):
-    """Adam ("adam") or AdamW, decoupled weight decay ("adamw")."""
+    """Adam ("adam") or AdamW, decoupled weight decay ("adamw").
+
+    foreach=True: the multi-tensor update (one call per operation for all parameters), which
+    PyTorch picks by itself only on CUDA; on a CPU its default loops over the parameters in
+    Python. The same arithmetic -- measured on lesson 09's digit models: the same test
+    accuracies, 0.3-0.4 s less of about 4 s of training each.
+    """
     if name == "adam":
-        return torch.optim.Adam(parameters, lr=lr, weight_decay=weight_decay)
+        return torch.optim.Adam(parameters, lr=lr, weight_decay=weight_decay, foreach=True)
     if name == "adamw":
-        return torch.optim.AdamW(parameters, lr=lr, weight_decay=weight_decay)
+        return torch.optim.AdamW(parameters, lr=lr, weight_decay=weight_decay, foreach=True)
     raise ValueError(f"optimizer must be 'adam' or 'adamw', but got {name!r}.")
 
 
