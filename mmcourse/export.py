@@ -37,7 +37,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .exportable import ExportableClassifier, lstm_states
+from .exportable import ExportableClassifier, lstm_input_table, lstm_states
 from .models.encoders import TextEncoder
 from .timing import best_time
 
@@ -47,6 +47,7 @@ __all__ = [
     "quiet",
     "ExportableClassifier",
     "lstm_states",
+    "lstm_input_table",
     "caption_width",
     "example_inputs",
     "export_program",
