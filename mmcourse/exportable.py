@@ -134,6 +134,10 @@ class ExportableClassifier(nn.Module):
         quantiser quantises what flows into its convolutions and matrix products; a lookup
         it leaves alone, so this one is done by hand.)
         """
+        if not hasattr(self, "input_table"):
+            raise ValueError("store_table_in_int8 needs an LSTM model: a bag-of-words model has no input table.")
+        if self.input_table.dtype == torch.int8:
+            return  # already stored in int8
         table = self.input_table.float()
         scale = (table.abs().amax(dim=1, keepdim=True) / 127).clamp(min=1e-12)  # (V, 1)
         self.input_table = torch.round(table / scale).clamp(-127, 127).to(torch.int8)

@@ -64,6 +64,14 @@ def test_the_int8_table_rounds_each_row_by_at_most_half_its_scale():
     assert ((table - scale * q.float()).abs() <= scale / 2 + 1e-7).all()
     change = (after - before).abs().max().item()
     assert 0 < change < 0.05, change  # rounded, so not exact, but close
+    wrapper.store_table_in_int8()  # a second call changes nothing
+    assert torch.equal(wrapper.input_table, q) and torch.equal(wrapper.input_table_scale, scale)
+
+
+def test_a_bag_of_words_model_has_no_table_to_store():
+    wrapper = ExportableClassifier(build_model("early-bow", vocab_size=20))
+    with pytest.raises(ValueError, match="bag-of-words"):
+        wrapper.store_table_in_int8()
 
 
 def test_the_wrapper_reads_the_table_it_was_built_with():
