@@ -40,6 +40,8 @@ from .export import ExportableClassifier, quiet, require
 
 __all__ = [
     "quantize_int8",
+    "prepare_int8",
+    "convert_int8",
     "export_executorch",
     "load_executorch",
     "program_summary",
@@ -82,16 +84,24 @@ def quantize_int8(model, example, calibration) -> torch.fx.GraphModule:
     so do the activations between them; elementwise add / mul / cat stay float; the LSTM's
     input table becomes int8 rows (ExportableClassifier.store_table_in_int8).
     Returns the converted module: int8 arithmetic simulated in PyTorch, ready for
-    export_executorch.
+    export_executorch. The same as convert_int8(prepare_int8(model, example), calibration).
+    """
+    return convert_int8(prepare_int8(model, example), calibration)
+
+
+def prepare_int8(model, example) -> torch.fx.GraphModule:
+    """The first step of quantize_int8: the exported model with an observer on every tensor to quantise.
+
+    Preparing takes seconds; convert_int8 calibrates a copy, so one prepared model can be
+    calibrated on several data sets (lesson 09 compares training pairs with blank images).
     """
     require("executorch", "int8 quantisation")
-    batches = _batches(calibration)
     with quiet():
         from executorch.backends.xnnpack.quantizer.xnnpack_quantizer import (
             XNNPACKQuantizer,
             get_symmetric_quantization_config,
         )
-        from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
+        from torchao.quantization.pt2e.quantize_pt2e import prepare_pt2e
 
     from .export import _dynamic_shapes
 
@@ -104,7 +114,21 @@ def quantize_int8(model, example, calibration) -> torch.fx.GraphModule:
     quantizer.set_filter_function(_holds_weights_or_pools)
     with quiet():
         graph = torch.export.export(wrapper, tuple(example), dynamic_shapes=_dynamic_shapes(model, example))
-        observed = prepare_pt2e(graph.module(), quantizer)
+        return prepare_pt2e(graph.module(), quantizer)
+
+
+def convert_int8(observed: torch.fx.GraphModule, calibration) -> torch.fx.GraphModule:
+    """The second step: run the calibration batches through a COPY of `observed`, then convert it.
+
+    observed: what prepare_int8 returned (left as it is); calibration: as for quantize_int8.
+    """
+    if not isinstance(observed, torch.fx.GraphModule):
+        raise TypeError(f"observed must be what prepare_int8 returned, but got {type(observed).__name__}.")
+    batches = _batches(calibration)
+    with quiet():
+        from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e
+
+        observed = copy.deepcopy(observed)
         for images, tokens, lengths in batches:
             observed(images.float(), tokens.long(), lengths.long())  # the observers record min and max
         return convert_pt2e(observed)

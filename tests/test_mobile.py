@@ -57,7 +57,7 @@ def test_calibrating_on_blank_images_is_worse_than_on_real_ones(setup):
     """The observers learn each activation's range from what they see: blank images show the wrong range."""
     model, example, calibration, quantized = setup
     blank = [(torch.zeros_like(images), tokens, lengths) for images, tokens, lengths in calibration]
-    blank_quantized = mobile.quantize_int8(model, example, blank)
+    blank_quantized = mobile.convert_int8(mobile.prepare_int8(model, example), blank)
     test = _batch(128, seed=99)
     reference = _probabilities(model, test)
     real_error = export.max_difference(_probabilities(quantized, example_inputs(model, *test)), reference)
@@ -128,6 +128,23 @@ def test_export_executorch_wants_one_pair(setup, tmp_path):
     model, example, *_ = setup
     with pytest.raises(ValueError, match="one pair"):
         mobile.export_executorch(model, tmp_path / "m.pte", example)
+
+
+def test_one_prepared_model_serves_two_calibrations(setup):
+    model, example, calibration, quantized = setup
+    observed = mobile.prepare_int8(model, example)
+    first = mobile.convert_int8(observed, calibration)
+    blank = mobile.convert_int8(observed, [(torch.zeros_like(b[0]), b[1], b[2]) for b in calibration])
+    again = mobile.convert_int8(observed, calibration)  # observed was left as it was: the same result
+    test = example_inputs(model, *_batch(64, seed=7))
+    with torch.no_grad():
+        assert torch.equal(first(*test), quantized(*test)) and torch.equal(again(*test), first(*test))
+        assert not torch.allclose(blank(*test), first(*test), atol=1e-3)
+
+
+def test_convert_int8_wants_a_prepared_model(setup):
+    with pytest.raises(TypeError, match="prepare_int8"):
+        mobile.convert_int8(setup[0], setup[2])
 
 
 def test_bad_calibration_is_named(setup):
