@@ -125,6 +125,21 @@ def test_onnx_runtime_matches_pytorch_within_1e_4(name, T, tmp_path):
         )
 
 
+def test_onnx_from_an_exported_program_is_the_same_model(tmp_path):
+    """export_onnx(..., program=) translates export_program's graph instead of capturing the model again."""
+    pytest.importorskip("onnxscript", reason="the optional extra mmcourse[export] is not installed")
+    model = _model("matcher")
+    example = example_inputs(model, *_batch(2, 9))
+    program = export_program(model, tmp_path / "model.pt2", example)
+    session = load_onnx(export_onnx(model, tmp_path / "model.onnx", example, program=program), threads=1)
+    batch = _batch(16, 9, seed=3)
+    with torch.no_grad():
+        assert export.max_difference(run_onnx(session, *example_inputs(model, *batch)), model(*batch)) < 1e-4
+    assert session.get_inputs()[0].shape[0] == "batch"  # the batch size is still free
+    with pytest.raises(TypeError, match="ExportedProgram"):
+        export_onnx(model, tmp_path / "other.onnx", example, program=model)
+
+
 @pytest.mark.parametrize("module, extra", [("onnxruntime", "export"), ("onnxscript", "export")])
 def test_a_missing_optional_package_is_named_with_the_extra(module, extra, monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, module, None)  # `import module` now raises ImportError
