@@ -235,6 +235,16 @@ def test_fit_captioner_names_a_bad_option(small_set):
         fit_captioner(_fresh(vocab), data, vocab, epochs=0)
     with pytest.raises(ValueError, match="^batch_size must be"):
         fit_captioner(_fresh(vocab), data, vocab, batch_size=0)
+    with pytest.raises(TypeError, match="^channels_last must be True or False"):
+        fit_captioner(_fresh(vocab), data, vocab, channels_last="yes")
+
+
+def test_the_memory_layout_changes_the_speed_not_what_is_learned(small_set):
+    data, vocab = small_set
+    nhwc = fit_captioner(_fresh(vocab), data, vocab, epochs=2, batch_size=32, lr=3e-3)
+    nchw = fit_captioner(_fresh(vocab), data, vocab, epochs=2, batch_size=32, lr=3e-3, channels_last=False)
+    # other kernels round differently, but it is the same run
+    assert max(abs(a - b) for a, b in zip(nhwc["train_loss"], nchw["train_loss"])) < 1e-2
 
 
 # --- best_of_n --------------------------------------------------------------------------------------------------
