@@ -549,6 +549,8 @@ def test_one_step_and_its_options(shapes_pairs):
     for share in (-0.1, 1.5):
         with pytest.raises(ValueError, match=r"hard_negatives must be a share in \[0, 1\]"):
             fit_contrastive(model, TensorBatches(*batch), epochs=1, lr=1e-3, hard_negatives=share)
+    with pytest.raises(TypeError, match="channels_last must be True or False"):
+        fit_contrastive(model, TensorBatches(*batch), epochs=1, lr=1e-3, channels_last="auto")
 
 
 def test_hard_negatives_and_the_mask_change_training_and_repeat(shapes_pairs):
